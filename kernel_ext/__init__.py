@@ -1,0 +1,23 @@
+"""kernel_ext: a live FastAPI server inside the Jupyter kernel, hot-reloaded cell by cell."""
+
+from ._api import base_url, docs, explore, export, log, restart, routes, serve, start, status, stop
+from ._extension import load_ipython_extension, unload_ipython_extension
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "__version__",
+    "base_url",
+    "docs",
+    "explore",
+    "export",
+    "load_ipython_extension",
+    "log",
+    "restart",
+    "routes",
+    "serve",
+    "start",
+    "status",
+    "stop",
+    "unload_ipython_extension",
+]

@@ -1,0 +1,45 @@
+"""`%load_ext kernel_ext` glue: load registers everything, unload mirrors it exactly."""
+
+from __future__ import annotations
+
+import atexit
+import sys
+from typing import Any
+
+from IPython.display import display
+
+from ._display import StatusCard
+from ._magics import ApiMagics
+from ._server import ServerError
+from ._session import Session
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    if Session.current is not None:  # loaded already: harmless, show where it is
+        display(StatusCard(Session.current))
+        return
+    session = Session(ipython)
+    session.open()
+    ipython.register_magics(ApiMagics)
+    atexit.register(session.stop)
+    try:
+        session.start()
+    except ServerError as exc:
+        # The extension stays loaded so `%api start --port N` can try again.
+        session.last_error = str(exc)
+        print(f"kernel_ext: {exc}", file=sys.stderr)
+    display(StatusCard(session))
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    session = Session.current
+    if session is None:
+        return
+    atexit.unregister(session.stop)
+    magics = ipython.magics_manager.registry.pop(ApiMagics.__name__, None)
+    for kind, names in (("line", ("api",)), ("cell", ("http",))):
+        table = ipython.magics_manager.magics[kind]
+        for name in names:
+            if magics is None or getattr(table.get(name), "__self__", None) is magics:
+                table.pop(name, None)
+    session.close()

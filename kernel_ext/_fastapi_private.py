@@ -1,0 +1,93 @@
+"""Every touch of FastAPI/Starlette internals lives here, so an upgrade breaks in one place.
+
+tests/test_fastapi_private.py pins each assumption against the installed FastAPI.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
+from starlette.routing import BaseRoute, Router
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# FastAPI >= 0.16x keeps included routers as references (`_IncludedRouter`) instead of copies.
+_IncludedRouter: type | None = getattr(fastapi_routing, "_IncludedRouter", None)
+
+
+def is_included_router(route: object) -> bool:
+    return _IncludedRouter is not None and isinstance(route, _IncludedRouter)
+
+
+def included_router_target(route: object) -> Router:
+    """The router an `_IncludedRouter` entry points at."""
+    return route.original_router  # type: ignore[attr-defined]
+
+
+def included_router_prefix(route: object) -> str:
+    return getattr(route.include_context, "prefix", "") or ""  # type: ignore[attr-defined]
+
+
+def mark_routes_changed(router: Router) -> None:
+    """Tell FastAPI's per-version caches (OpenAPI, included-router views) that routes changed.
+
+    Assigning `router.routes` directly bypasses the version bump that `add_api_route` does.
+    """
+    mark = getattr(router, "_mark_routes_changed", None)
+    if mark is not None:
+        mark()
+
+
+def forget_openapi(app: FastAPI) -> None:
+    app.openapi_schema = None
+
+
+def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str]]:
+    """Leaf routes as served, each with the full path it is served at (included routers walked)."""
+    for route in routes:
+        if is_included_router(route):
+            for context in route.effective_route_contexts():  # type: ignore[attr-defined]
+                original = context.original_route
+                starlette_route = getattr(context, "starlette_route", None)
+                path = getattr(context, "path", None) or getattr(starlette_route, "path", "")
+                yield original, path
+        else:
+            yield route, getattr(route, "path", "")
+
+
+def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, send: Send):
+    """What `FastAPI.__call__` does for one request, but through a stack we own.
+
+    Serving from our own stack keeps `app.middleware_stack` None, so `add_middleware` and
+    `@app.middleware` keep working after the first request. FastAPI's optional native telemetry
+    wrapper is skipped.
+    """
+    root_path = getattr(app, "root_path", "")
+    if root_path:
+        scope["root_path"] = root_path
+    scope["app"] = app
+    return stack(scope, receive, send)
+
+
+def reset_middleware_stack(app: Any) -> None:
+    """Undo a stack some other caller (e.g. TestClient) built, so `add_middleware` works again."""
+    if getattr(app, "middleware_stack", None) is not None:
+        app.middleware_stack = None
+
+
+def route_init_kwargs(route: BaseRoute) -> dict[str, Any]:
+    """The keyword arguments that rebuild `route` through its own constructor.
+
+    Reads back every constructor parameter the route stored as an attribute of the same name.
+    """
+    params = inspect.signature(type(route).__init__).parameters
+    kwargs: dict[str, Any] = {}
+    for name, param in params.items():
+        if name in ("self", "path", "endpoint") or param.kind is not param.KEYWORD_ONLY:
+            continue
+        if hasattr(route, name):
+            kwargs[name] = getattr(route, name)
+    return kwargs

@@ -1,0 +1,360 @@
+"""What a cell changed, applied to the live app: last definition wins, nothing stale serves.
+
+`before_cell` snapshots the namespace and the route lists; `after_cell` diffs them and settles
+each router with a single list assignment, which the serving thread sees atomically.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRouter
+from pydantic import BaseModel
+from starlette.middleware import Middleware
+from starlette.routing import BaseRoute, Router
+
+from . import _fastapi_private as private
+from ._routes import endpoint_name, middleware_key, rebuild, replaces, route_mentions
+from ._types import mentions
+
+_MISSING = object()
+
+
+@dataclass
+class Snapshot:
+    namespace: dict[str, Any]
+    routes: dict[int, tuple[Router, list[BaseRoute]]]
+    middleware: list[Middleware]
+    handlers: dict[Any, Any]
+
+
+@dataclass
+class CellRecord:
+    """What one cell registered on its last successful run."""
+
+    routes: list[tuple[Router, BaseRoute]] = field(default_factory=list)
+    middleware: list[Middleware] = field(default_factory=list)
+
+
+@dataclass
+class Changes:
+    routes: int = 0
+    rebuilt: int = 0
+    middleware: bool = False
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def any(self) -> bool:
+        return bool(self.routes or self.rebuilt or self.middleware)
+
+
+class HotReloader:
+    def __init__(self, namespace: dict[str, Any]) -> None:
+        self.namespace = namespace
+        self.app: FastAPI | None = None
+        self._snapshot: Snapshot | None = None
+        self._names: dict[int, str] = {}  # id(object) -> the name it was bound to
+        self._defined_in: dict[str, int | None] = {}  # name -> execution count
+        self._stale: dict[int, tuple[Any, str]] = {}  # id(old version) -> (old, name)
+        self._stale_types: set[int] = set()
+        self._ns_routers: dict[str, Router] = {}
+        self._cells: dict[str, CellRecord] = {}
+        self._warned: set[tuple[str, int]] = set()
+        self._nested_warnings: dict[tuple[str, int], str] = {}
+
+    @property
+    def defined_in(self) -> dict[str, int | None]:
+        """Name -> the execution count of the cell that last bound it."""
+        return self._defined_in
+
+    def stale_warnings(self) -> list[str]:
+        """Warnings about models that still nest an old class, while they still do."""
+        return [
+            message
+            for (name, old_id), message in self._nested_warnings.items()
+            if _nests(self.namespace.get(name), old_id)
+        ]
+
+    # --- the app being served -----------------------------------------------------------------
+
+    def attach(self, app: FastAPI | None) -> None:
+        """Start tracking `app`; registrations remembered for an older app are dropped."""
+        self.app = app
+        self._cells.clear()
+
+    # --- hooks --------------------------------------------------------------------------------
+
+    def before_cell(self) -> None:
+        if self.app is not None:
+            private.reset_middleware_stack(self.app)
+        self._snapshot = Snapshot(
+            namespace=self.namespace.copy(),
+            routes={id(r): (r, list(r.routes)) for r in self._routers()},
+            middleware=list(getattr(self.app, "user_middleware", ())),
+            handlers=dict(getattr(self.app, "exception_handlers", {})),
+        )
+
+    def after_cell(self, *, cell_id: str | None, succeeded: bool, count: int | None) -> Changes:
+        snapshot, self._snapshot = self._snapshot, None
+        changes = Changes()
+        if snapshot is None:  # the cell that loaded us: nothing to compare with
+            return changes
+        new_types = self._track_names(snapshot.namespace, count)
+        record = CellRecord()
+        for router, before in snapshot.routes.values():
+            changes.routes += self._settle_router(router, before, record, cell_id is None)
+        for router in self._routers():
+            if id(router) not in snapshot.routes:  # a router first seen in this cell
+                changes.routes += self._settle_router(router, [], record, cell_id is None)
+        if new_types:
+            changes.rebuilt += self._rebuild_stale_routes(changes)
+            self._warn_nested_models(new_types, changes)
+        if self.app is not None:
+            changes.middleware = self._settle_middleware(snapshot, record)
+            self._apply_dependency_overrides()
+        if cell_id is not None:
+            previous = self._cells.get(cell_id)
+            if succeeded:
+                if previous is not None:
+                    changes.routes += self._drop_previous(previous, record)
+                    changes.middleware |= self._drop_previous_middleware(previous, record)
+                self._cells[cell_id] = record
+            elif previous is not None:  # keep what the earlier run registered
+                previous.routes += record.routes
+                previous.middleware += record.middleware
+        if changes.any and self.app is not None:
+            private.forget_openapi(self.app)
+        return changes
+
+    # --- namespace ----------------------------------------------------------------------------
+
+    def _track_names(self, before: dict[str, Any], count: int | None) -> set[int]:
+        """Record rebinding; return the ids of classes that a new version replaced in this cell."""
+        new_types: set[int] = set()
+        for name, value in self.namespace.items():
+            old = before.get(name, _MISSING)
+            if old is value:
+                continue
+            self._names.setdefault(id(value), name)
+            self._defined_in[name] = count
+            if isinstance(value, (APIRouter, FastAPI)):
+                self._ns_routers[name] = value.router if isinstance(value, FastAPI) else value
+            elif name in self._ns_routers:
+                del self._ns_routers[name]
+            if not (_is_definition(old) and _is_definition(value)):
+                continue
+            self._stale[id(old)] = (old, name)
+            if isinstance(old, type) and isinstance(value, type):
+                self._stale_types.add(id(old))
+                new_types.add(id(old))
+        return new_types
+
+    def _current(self, name: str) -> Any:
+        return self.namespace.get(name, _MISSING)
+
+    # --- routes -------------------------------------------------------------------------------
+
+    def _routers(self) -> list[Router]:
+        roots: list[Router] = []
+        if self.app is not None:
+            roots.append(self.app.router)
+        roots.extend(self._ns_routers.values())
+        found: dict[int, Router] = {}
+        while roots:
+            router = roots.pop()
+            if id(router) in found:
+                continue
+            found[id(router)] = router
+            roots.extend(
+                private.included_router_target(r) for r in router.routes if private.is_included_router(r)
+            )
+        return list(found.values())
+
+    def _settle_router(
+        self, router: Router, before: list[BaseRoute], record: CellRecord, by_name: bool
+    ) -> int:
+        routes = router.routes
+        if len(routes) == len(before) and (not routes or routes[-1] is before[-1]):
+            return 0
+        known = {id(r) for r in before}
+        new = [r for r in routes if id(r) not in known]
+        if not new:
+            return 0
+        record.routes.extend((router, r) for r in new)
+        new_ids = {id(r) for r in new}
+        slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry that takes its slot
+        dropped: set[int] = set()
+        for entry in new:
+            for old in routes:
+                if id(old) in new_ids or id(old) in dropped:
+                    continue
+                if replaces(entry, old, self._names) or (by_name and _same_endpoint(entry, old)):
+                    dropped.add(id(old))
+                    if id(entry) not in {id(v) for v in slot_of.values()}:
+                        slot_of[id(old)] = entry
+        if not dropped:
+            return len(new)
+        placed = {id(v) for v in slot_of.values()}
+        settled: list[BaseRoute] = []
+        for route in routes:
+            if id(route) in slot_of:
+                settled.append(slot_of[id(route)])
+            elif id(route) in dropped or id(route) in placed:
+                continue
+            else:
+                settled.append(route)
+        self._assign(router, settled)
+        return len(new)
+
+    def _assign(self, router: Router, routes: list[BaseRoute]) -> None:
+        router.routes = routes  # one assignment: the serving thread sees old or new, never half
+        private.mark_routes_changed(router)
+
+    def _drop_previous(self, previous: CellRecord, record: CellRecord) -> int:
+        """A re-run cell no longer registers something: take it away (e.g. /a edited to /b)."""
+        keep = {id(r) for _, r in record.routes}
+        gone: dict[int, tuple[Router, set[int]]] = {}
+        for router, route in previous.routes:
+            if id(route) not in keep:
+                gone.setdefault(id(router), (router, set()))[1].add(id(route))
+        removed = 0
+        for router, ids in gone.values():
+            remaining = [r for r in router.routes if id(r) not in ids]
+            if len(remaining) != len(router.routes):
+                removed += len(router.routes) - len(remaining)
+                self._assign(router, remaining)
+        return removed
+
+    # --- models -------------------------------------------------------------------------------
+
+    def _type_map(self) -> dict[int, Any]:
+        mapping: dict[int, Any] = {}
+        for old_id in self._stale_types:
+            _, name = self._stale[old_id]
+            current = self._current(name)
+            if isinstance(current, type):
+                mapping[old_id] = current
+        return mapping
+
+    def _rebuild_stale_routes(self, changes: Changes) -> int:
+        mapping = self._type_map()
+        stale = set(mapping)
+        rebuilt = 0
+        for router in self._routers():
+            routes = list(router.routes)
+            touched = False
+            for index, route in enumerate(routes):
+                if not route_mentions(route, stale):
+                    continue
+                try:
+                    routes[index] = rebuild(route, mapping)  # type: ignore[arg-type]
+                except Exception as exc:
+                    changes.warnings.append(
+                        f"could not rebuild {getattr(route, 'path', route)!s} with the new "
+                        f"classes ({type(exc).__name__}: {exc}); re-run its cell."
+                    )
+                    continue
+                touched = True
+                rebuilt += 1
+            if touched:
+                self._assign(router, routes)
+        return rebuilt
+
+    def _warn_nested_models(self, new_types: set[int], changes: Changes) -> None:
+        """Models that nest an old class can't be rebuilt safely: say which cell to re-run."""
+        for name, value in list(self.namespace.items()):
+            for old_id in new_types:
+                if (name, old_id) in self._warned or not _nests(value, old_id):
+                    continue
+                self._warned.add((name, old_id))
+                old_name = self._stale[old_id][1]
+                cell = self._defined_in.get(name)
+                where = f"the cell that defines it (In [{cell}])" if cell else "its cell"
+                message = (
+                    f"model {name} still uses the old {old_name}; re-run {where} "
+                    f"to pick up the new {old_name}."
+                )
+                self._nested_warnings[(name, old_id)] = message
+                changes.warnings.append(message)
+
+    # --- middleware, exception handlers -------------------------------------------------------
+
+    def _settle_middleware(self, snapshot: Snapshot, record: CellRecord) -> bool:
+        app = self.app
+        assert app is not None
+        handlers_changed = self._settle_handlers(snapshot.handlers)
+        current = app.user_middleware
+        before = {id(m) for m in snapshot.middleware}
+        new = [m for m in current if id(m) not in before]
+        if not new:
+            return handlers_changed
+        record.middleware.extend(new)
+        new_keys = {middleware_key(m) for m in new}
+        # add_middleware inserts at the front, so the first of equal keys is the newest.
+        settled = [m for m in current if id(m) not in before or middleware_key(m) not in new_keys]
+        app.user_middleware = settled
+        return True
+
+    def _settle_handlers(self, before: dict[Any, Any]) -> bool:
+        app = self.app
+        assert app is not None
+        for key in [k for k in app.exception_handlers if id(k) in self._stale_types]:
+            del app.exception_handlers[key]
+        now = app.exception_handlers
+        return len(now) != len(before) or any(before.get(k) is not v for k, v in now.items())
+
+    def _drop_previous_middleware(self, previous: CellRecord, record: CellRecord) -> bool:
+        app = self.app
+        if app is None or not previous.middleware:
+            return False
+        keep = {id(m) for m in record.middleware}
+        gone = {id(m) for m in previous.middleware if id(m) not in keep}
+        remaining = [m for m in app.user_middleware if id(m) not in gone]
+        if len(remaining) == len(app.user_middleware):
+            return False
+        app.user_middleware = remaining
+        return True
+
+    # --- dependencies -------------------------------------------------------------------------
+
+    def _apply_dependency_overrides(self) -> None:
+        """Routes keep `Depends(old)`; point every old version at the newest one.
+
+        FastAPI's overrides are not transitive, so each old version maps straight to the newest.
+        """
+        app = self.app
+        assert app is not None
+        overrides = app.dependency_overrides
+        for old, name in self._stale.values():
+            current = self._current(name)
+            if current is _MISSING or current is old or not callable(current):
+                continue
+            existing = overrides.get(old, _MISSING)
+            if existing is current:
+                continue
+            if existing is _MISSING or self._stale.get(id(existing), (None, None))[1] == name:
+                overrides[old] = current
+
+
+def _same_endpoint(new: BaseRoute, old: BaseRoute) -> bool:
+    name = endpoint_name(new)
+    return name is not None and "<lambda>" not in name and name == endpoint_name(old)
+
+
+def _nests(model: Any, old_id: int) -> bool:
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return False
+    return any(mentions(f.annotation, {old_id}) for f in model.model_fields.values())
+
+
+def _is_definition(value: Any) -> bool:
+    """Functions and classes: what a re-run cell redefines and routes may still hold."""
+    return isinstance(value, (types.FunctionType, type))
+
+
+def warn(message: str) -> None:
+    print(f"kernel_ext: {message}", file=sys.stderr)

@@ -1,0 +1,139 @@
+"""The request log: access lines, endpoint tracebacks and output printed while serving.
+
+Output produced while handling a request would otherwise land in whichever cell is running.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from ._gateway import in_request
+
+Sink = Callable[[str], None]
+UVICORN_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
+
+
+class RequestLog:
+    def __init__(self, maxlen: int = 5000) -> None:
+        self._lines: deque[str] = deque(maxlen=maxlen)
+        self._sinks: list[Sink] = []
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> None:
+        lines = text.rstrip("\n").split("\n") if text.strip() else []
+        with self._lock:
+            self._lines.extend(lines)
+            sinks = list(self._sinks)
+        for sink in sinks:
+            for line in lines:
+                sink(line + "\n")
+
+    def lines(self) -> list[str]:
+        with self._lock:
+            return list(self._lines)
+
+    def text(self, last: int | None = None) -> str:
+        lines = self.lines()
+        return "\n".join(lines[-last:] if last else lines)
+
+    def add_sink(self, sink: Sink) -> None:
+        with self._lock:
+            self._sinks.append(sink)
+
+    def remove_sink(self, sink: Sink) -> None:
+        with self._lock:
+            if sink in self._sinks:
+                self._sinks.remove(sink)
+
+
+class _Formatter(logging.Formatter):
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return time.strftime("%H:%M:%S", time.localtime(record.created))
+
+
+class RequestLogHandler(logging.Handler):
+    """Takes uvicorn's records, and other records only when emitted while serving a request."""
+
+    def __init__(self, log: RequestLog, *, only_in_request: bool) -> None:
+        super().__init__()
+        self.log = log
+        self.only_in_request = only_in_request
+        self.setFormatter(_Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.only_in_request and not in_request.get():
+            if record.levelno >= logging.WARNING and _no_other_root_handlers(self):
+                logging.lastResort.handle(record)  # keep Python's default for cell code
+            return
+        try:
+            self.log.write(self.format(record))
+        except Exception:  # a log line must never break a request
+            self.handleError(record)
+
+
+def _no_other_root_handlers(handler: logging.Handler) -> bool:
+    return all(h is handler for h in logging.getLogger().handlers)
+
+
+class RequestAwareStream:
+    """Stands in for sys.stdout/stderr: request output to the log, the rest where it went."""
+
+    def __init__(self, log: RequestLog, original: TextIO) -> None:
+        self.log = log
+        self.original = original
+
+    def write(self, text: str) -> int:
+        if in_request.get():
+            self.log.write(text)
+            return len(text)
+        return self.original.write(text)
+
+    def flush(self) -> None:
+        self.original.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.original, name)
+
+
+class LogCapture:
+    """Installs and removes everything that routes request output to a RequestLog."""
+
+    def __init__(self, log: RequestLog) -> None:
+        self.log = log
+        self._uvicorn_handler = RequestLogHandler(log, only_in_request=False)
+        self._root_handler = RequestLogHandler(log, only_in_request=True)
+        self._saved: dict[str, tuple[bool, int]] = {}
+
+    def install(self) -> None:
+        for name in UVICORN_LOGGERS:
+            logger = logging.getLogger(name)
+            self._saved[name] = (logger.propagate, logger.level)
+            logger.addHandler(self._uvicorn_handler)
+            logger.propagate = False
+            logger.setLevel(logging.INFO)
+        logging.getLogger().addHandler(self._root_handler)
+        sys.stdout = RequestAwareStream(self.log, sys.stdout)
+        sys.stderr = RequestAwareStream(self.log, sys.stderr)
+
+    def uninstall(self) -> None:
+        for name, (propagate, level) in self._saved.items():
+            logger = logging.getLogger(name)
+            logger.removeHandler(self._uvicorn_handler)
+            logger.propagate = propagate
+            logger.setLevel(level)
+        logging.getLogger().removeHandler(self._root_handler)
+        sys.stdout = _unwrap(sys.stdout, self.log)
+        sys.stderr = _unwrap(sys.stderr, self.log)
+
+
+def _unwrap(stream: TextIO, log: RequestLog) -> TextIO:
+    # Only peel our own wrapper; something installed after us stays in place.
+    if isinstance(stream, RequestAwareStream) and stream.log is log:
+        return stream.original
+    return stream

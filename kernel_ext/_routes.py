@@ -1,0 +1,124 @@
+"""Keys that say when two registrations are "the same thing", and rebuilding routes."""
+
+from __future__ import annotations
+
+import re
+import types
+from collections.abc import Hashable
+from typing import Any
+
+from fastapi.routing import APIRoute, APIWebSocketRoute
+from starlette.middleware import Middleware
+from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
+
+from . import _fastapi_private as private
+from ._types import TypeMap, mentions, substitute
+
+_PARAM = re.compile(r"\{([^}:]+)(:[^}]*)?\}")
+
+
+def _shape(path: str) -> str:
+    # /items/{id} and /items/{item_id} match the same requests.
+    return _PARAM.sub(lambda m: "{" + (m.group(2) or "") + "}", path)
+
+
+def route_key(route: BaseRoute, names: dict[int, str]) -> Hashable | None:
+    """Two entries of one router with the same key: the later one replaces the earlier."""
+    if isinstance(route, (APIWebSocketRoute, WebSocketRoute)):
+        return ("websocket", _shape(route.path))
+    if isinstance(route, Route):  # includes APIRoute
+        return ("http", _shape(route.path))
+    if isinstance(route, Mount):
+        return ("mount", route.path)
+    if isinstance(route, Host):
+        return ("host", route.host)
+    if private.is_included_router(route):
+        target = private.included_router_target(route)
+        return ("include", names.get(id(target), id(target)), private.included_router_prefix(route))
+    return None
+
+
+def methods_of(route: BaseRoute) -> frozenset[str]:
+    methods = getattr(route, "methods", None)
+    return frozenset(methods or ())
+
+
+def replaces(new: BaseRoute, old: BaseRoute, names: dict[int, str]) -> bool:
+    key = route_key(new, names)
+    if key is None or key != route_key(old, names):
+        return False
+    if key[0] == "http":
+        # One route per method and path: GET /x replaces the GET of an earlier GET+POST /x.
+        return bool(methods_of(new) & methods_of(old))
+    return True
+
+
+def endpoint_name(route: BaseRoute) -> str | None:
+    endpoint = getattr(route, "endpoint", None)
+    return getattr(endpoint, "__qualname__", None)
+
+
+def middleware_key(middleware: Middleware) -> Hashable:
+    dispatch = middleware.kwargs.get("dispatch")
+    if middleware.cls is BaseHTTPMiddleware and dispatch is not None:
+        return ("dispatch", getattr(dispatch, "__qualname__", id(dispatch)))
+    cls = middleware.cls
+    return ("class", getattr(cls, "__module__", ""), getattr(cls, "__qualname__", repr(cls)))
+
+
+# --- rebuilding routes whose types went stale -------------------------------------------------
+
+
+def route_mentions(route: BaseRoute, stale: set[int]) -> bool:
+    if not isinstance(route, (APIRoute, APIWebSocketRoute)):
+        return False
+    annotations = getattr(route.endpoint, "__annotations__", {})
+    if any(mentions(a, stale) for a in annotations.values()):
+        return True
+    if isinstance(route, APIRoute):
+        if route.response_model is not None and mentions(route.response_model, stale):
+            return True
+        return any(
+            mentions(extra.get("model"), stale)
+            for extra in route.responses.values()
+            if isinstance(extra, dict)
+        )
+    return False
+
+
+def rebuild(route: APIRoute | APIWebSocketRoute, mapping: TypeMap) -> BaseRoute:
+    """A fresh route for the same endpoint, with stale classes replaced by current ones.
+
+    FastAPI derives validation from the signature when the route is created, so the route itself
+    has to be created again; patching the function alone would not do.
+    """
+    kwargs = private.route_init_kwargs(route)
+    if "response_model" in kwargs:
+        kwargs["response_model"] = substitute(kwargs["response_model"], mapping)
+    if "responses" in kwargs:
+        kwargs["responses"] = {
+            code: _with_model(extra, mapping) for code, extra in kwargs["responses"].items()
+        }
+    endpoint = _retyped(route.endpoint, mapping)
+    return type(route)(route.path, endpoint, **kwargs)
+
+
+def _with_model(extra: Any, mapping: TypeMap) -> Any:
+    if isinstance(extra, dict) and "model" in extra:
+        return {**extra, "model": substitute(extra["model"], mapping)}
+    return extra
+
+
+def _retyped(fn: Any, mapping: TypeMap) -> Any:
+    """A copy of `fn` whose annotations name current classes. Its body is the same code."""
+    if not isinstance(fn, types.FunctionType):
+        return fn
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
+    copy.__kwdefaults__ = fn.__kwdefaults__
+    copy.__dict__.update(fn.__dict__)
+    copy.__qualname__ = fn.__qualname__
+    copy.__module__ = fn.__module__
+    copy.__doc__ = fn.__doc__
+    copy.__annotations__ = {k: substitute(v, mapping) for k, v in fn.__annotations__.items()}
+    return copy

@@ -1,0 +1,42 @@
+"""Replace stale classes inside type annotations: `list[Item]`, `Item | None`, `Annotated[...]`."""
+
+from __future__ import annotations
+
+import functools
+import operator
+import types
+import typing
+from collections.abc import Mapping
+from typing import Any, get_args, get_origin
+
+TypeMap = Mapping[int, Any]  # id(old class) -> current class
+
+
+def substitute(annotation: Any, mapping: TypeMap) -> Any:
+    """`annotation` with every old class in `mapping` swapped for its current version."""
+    if isinstance(annotation, type) and not get_args(annotation):
+        return mapping.get(id(annotation), annotation)
+    args = get_args(annotation)
+    if not args:
+        return mapping.get(id(annotation), annotation)
+    new_args = tuple(substitute(arg, mapping) for arg in args)
+    if all(new is old for new, old in zip(new_args, args, strict=True)):
+        return annotation
+    origin = get_origin(annotation)
+    if origin is typing.Annotated:
+        return typing.Annotated[(new_args[0], *annotation.__metadata__)]
+    if origin is types.UnionType:
+        return functools.reduce(operator.or_, new_args)
+    if isinstance(annotation, types.GenericAlias):
+        return types.GenericAlias(origin, new_args)
+    copy_with = getattr(annotation, "copy_with", None)
+    if copy_with is not None:
+        return copy_with(new_args)
+    return annotation
+
+
+def mentions(annotation: Any, ids: set[int]) -> bool:
+    """Whether any class whose id is in `ids` appears anywhere inside `annotation`."""
+    if id(annotation) in ids:
+        return True
+    return any(mentions(arg, ids) for arg in get_args(annotation))
