@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
+
+from tests.kernel import Kernel
+
+
+class Shell:
+    """An in-process IPython shell with kernel_ext loaded: the real hooks, the real server."""
+
+    def __init__(self, ip: Any) -> None:
+        self.ip = ip
+
+    def run(self, code: str, cell_id: str | None = None) -> Any:
+        return self.ip.run_cell(code, store_history=True, cell_id=cell_id)
+
+    def ok(self, code: str, cell_id: str | None = None) -> Any:
+        result = self.run(code, cell_id)
+        assert result.success, result.error_in_exec or result.error_before_exec
+        return result
+
+    @property
+    def ns(self) -> dict[str, Any]:
+        return self.ip.user_ns
+
+    @property
+    def url(self) -> str:
+        import kernel_ext
+
+        return kernel_ext.base_url()
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.get(self.url + path, timeout=10, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.post(self.url + path, timeout=10, **kwargs)
+
+    @property
+    def session(self) -> Any:
+        from kernel_ext._session import current_session
+
+        return current_session()
+
+
+@pytest.fixture
+def shell(capsys: pytest.CaptureFixture[str]) -> Iterator[Shell]:
+    ip = start_ipython() or InteractiveShell.instance()
+    ip.reset(new_session=False)
+    ip.run_cell("%load_ext kernel_ext")
+    wrapper = Shell(ip)
+    assert wrapper.session is not None and wrapper.session.running
+    try:
+        yield wrapper
+    finally:
+        ip.run_cell("%unload_ext kernel_ext")
+        ip.reset(new_session=False)
+
+
+@pytest.fixture
+def kernel() -> Iterator[Kernel]:
+    k = Kernel().start()
+    try:
+        yield k
+    finally:
+        k.shutdown()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+        return True

@@ -1,0 +1,124 @@
+"""A real IPython kernel driven over jupyter_client, for tests that need the whole stack."""
+
+from __future__ import annotations
+
+import queue
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_client.manager import KernelManager
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass
+class Reply:
+    status: str
+    stdout: str = ""
+    stderr: str = ""
+    error: dict[str, Any] | None = None
+    outputs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def traceback(self) -> str:
+        return ANSI.sub("", "\n".join(self.error["traceback"])) if self.error else ""
+
+    @property
+    def html(self) -> str:
+        return "".join(
+            o["content"].get("data", {}).get("text/html", "")
+            for o in self.outputs
+            if o["msg_type"] in ("display_data", "execute_result")
+        )
+
+    @property
+    def text(self) -> str:
+        return "".join(
+            o["content"].get("data", {}).get("text/plain", "")
+            for o in self.outputs
+            if o["msg_type"] in ("display_data", "execute_result")
+        )
+
+
+class Kernel:
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        self.manager = KernelManager(kernel_name="python3")
+        self.env = env
+
+    def start(self) -> Kernel:
+        kwargs = {"env": self.env} if self.env else {}
+        self.manager.start_kernel(**kwargs)
+        self.client = self.manager.blocking_client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+        return self
+
+    def run(self, code: str, *, cell_id: str | None = None, timeout: float = 60) -> Reply:
+        """Execute like a notebook frontend; JupyterLab sends the cell id in the metadata."""
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        metadata = {"cellId": cell_id} if cell_id else {}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        return self._collect(msg["header"]["msg_id"], timeout)
+
+    def send(self, code: str, *, cell_id: str | None = None) -> str:
+        """Start executing without waiting; returns the message id for `wait`."""
+        metadata = {"cellId": cell_id} if cell_id else {}
+        content = {"code": code, "silent": False, "store_history": True, "allow_stdin": False}
+        msg = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(msg)
+        return msg["header"]["msg_id"]
+
+    def wait(self, msg_id: str, timeout: float = 60) -> Reply:
+        return self._collect(msg_id, timeout)
+
+    def _collect(self, msg_id: str, timeout: float) -> Reply:
+        reply = Reply(status="unknown")
+        while True:
+            try:
+                msg = self.client.get_iopub_msg(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError(f"no idle after {timeout} s") from None
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            content = msg["content"]
+            if kind == "status" and content["execution_state"] == "idle":
+                break
+            if kind == "stream":
+                if content["name"] == "stdout":
+                    reply.stdout += content["text"]
+                else:
+                    reply.stderr += content["text"]
+            elif kind == "error":
+                reply.error = content
+            elif kind in ("display_data", "execute_result", "update_display_data"):
+                reply.outputs.append(msg)
+        shell_reply = self.client.get_shell_msg(timeout=timeout)
+        while shell_reply["parent_header"].get("msg_id") != msg_id:
+            shell_reply = self.client.get_shell_msg(timeout=timeout)
+        reply.status = shell_reply["content"]["status"]
+        return reply
+
+    def value(self, expression: str) -> Any:
+        """Evaluate an expression in the kernel and return its Python value (via repr)."""
+        import ast
+
+        reply = self.run(f"print(repr({expression}))")
+        assert reply.status == "ok", reply.traceback
+        return ast.literal_eval(reply.stdout.strip())
+
+    def shutdown(self) -> None:
+        try:
+            self.client.stop_channels()
+        finally:
+            if self.manager.is_alive():
+                self.manager.shutdown_kernel(now=False)
