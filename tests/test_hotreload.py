@@ -283,7 +283,10 @@ def test_websocket_routes_follow_the_same_rules(shell: Shell) -> None:
     from websockets.sync.client import connect
 
     shell.ok(APP + "\nfrom fastapi import WebSocket")
-    ws = "@app.websocket('/ws')\nasync def talk(ws: WebSocket):\n    await ws.accept()\n    await ws.send_text('{v}')\n    await ws.close()"
+    ws = (
+        "@app.websocket('/ws')\nasync def talk(ws: WebSocket):\n"
+        "    await ws.accept()\n    await ws.send_text('{v}')\n    await ws.close()"
+    )
     shell.ok(ws.format(v="v1"), cell_id="ws")
     shell.ok(ws.format(v="v2"), cell_id="ws")
     with connect(shell.url.replace("http", "ws") + "/ws") as client:
@@ -367,7 +370,10 @@ def test_rebinding_app_swaps_lifespans(shell: Shell) -> None:
         "        events.append(f'stop {name}')\n"
         "    return lifespan\n"
     )
-    route = "from fastapi import Request\n@app.get('/who')\ndef who(request: Request): return request.state.name"
+    route = (
+        "from fastapi import Request\n"
+        "@app.get('/who')\ndef who(request: Request): return request.state.name"
+    )
     shell.ok(lifespan + "from fastapi import FastAPI\napp = FastAPI(lifespan=make('one'))\n" + route)
     assert shell.get("/who").json() == "one"
     shell.ok("app = FastAPI(lifespan=make('two'))\n" + route)
