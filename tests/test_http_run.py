@@ -1,0 +1,346 @@
+"""`%%http` cells end to end: real uvicorn in a thread, real httpx."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+import uvicorn
+from fastapi import FastAPI, Form, Header, HTTPException, Request
+from fastapi.responses import RedirectResponse
+
+from kernel_ext._http_file import HttpSyntaxError, HttpVariableError
+from kernel_ext._http_run import (
+    HttpCellResult,
+    HttpExpectationError,
+    HttpRequestError,
+    HttpUsageError,
+    first_difference,
+    http_arg_parser,
+    run_http_cell,
+)
+
+
+def make_app() -> FastAPI:
+    app = FastAPI()
+    app.state.hits = 0
+
+    @app.middleware("http")
+    async def count(request: Request, call_next):
+        request.app.state.hits += 1
+        return await call_next(request)
+
+    @app.post("/token")
+    def token(username: Annotated[str, Form()], password: Annotated[str, Form()]) -> dict:
+        if password != "secret":
+            raise HTTPException(401, "bad password")
+        return {"access_token": f"tok-{username}", "token_type": "bearer"}
+
+    @app.get("/users/me")
+    def me(authorization: Annotated[str, Header()] = "") -> dict:
+        if not authorization.startswith("Bearer tok-"):
+            raise HTTPException(401, "not authenticated")
+        return {"name": authorization.removeprefix("Bearer tok-"), "roles": ["admin", "dev"]}
+
+    @app.get("/items/{item_id}")
+    def item(item_id: int) -> dict:
+        if item_id > 100:
+            raise HTTPException(404, "Item not found")
+        return {"id": item_id, "name": f"item{item_id}", "tags": ["a", "b"], "on": True}
+
+    @app.post("/echo", status_code=201)
+    async def echo(request: Request) -> dict:
+        body = (await request.body()).decode()
+        return {"content_type": request.headers.get("content-type"), "body": body}
+
+    @app.get("/moved")
+    def moved() -> RedirectResponse:
+        return RedirectResponse("/items/7", status_code=307)
+
+    @app.get("/slow")
+    def slow() -> dict:
+        time.sleep(1.0)
+        return {}
+
+    return app
+
+
+class Server:
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
+
+    @property
+    def hits(self) -> int:
+        return self.app.state.hits
+
+    def __enter__(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            assert time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(5)
+        self.sock.close()
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    with Server(make_app()) as running:
+        yield running
+
+
+def run(server: Server, cell: str, line: str = "", **ns) -> tuple[HttpCellResult, dict]:
+    user_ns = dict(ns)
+    return run_http_cell(line, cell, base_url=server.url, user_ns=user_ns), user_ns
+
+
+LOGIN = """\
+@user = alice
+# @name login
+POST /token
+Content-Type: application/x-www-form-urlencoded
+
+username={{user}}
+&password={{password}}
+
+### who am I
+GET /users/me
+Authorization: Bearer {{login.response.body.$.access_token}}
+"""
+
+
+def test_login_then_authorized_request(server: Server) -> None:
+    result, ns = run(server, LOGIN, password="secret")
+    assert ns["_http"] is result
+    assert [r.status_code for r in result.responses] == [200, 200]
+    assert result["login"].json()["access_token"] == "tok-alice"
+    assert result.status_code == 200 and result.json()["name"] == "alice"
+    assert result[0].request.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert result[1].request.headers["authorization"] == "Bearer tok-alice"
+    assert result.named.keys() == {"login"}
+
+
+def test_output_name_and_several_requests(server: Server) -> None:
+    cell = "GET /items/1\n\n###\n/items/2\n###\nGET /items/3 HTTP/1.1\n"
+    result, ns = run(server, cell, "-o items")
+    assert "_http" not in ns and ns["items"] is result
+    assert [r.json()["id"] for r in result] == [1, 2, 3]
+    assert len(result) == 3
+
+
+def test_full_url_and_python_variables(server: Server) -> None:
+    result, _ = run(server, "GET {{api}}/items/{{item_id}}", api=server.url, item_id=5)
+    assert result.json()["id"] == 5
+    other = Server(make_app())
+    with other:
+        result, _ = run(server, f"GET {other.url}/items/6")
+        assert result.json()["id"] == 6
+        assert other.hits == 1
+
+
+def test_json_body_gets_a_content_type(server: Server) -> None:
+    cell = 'POST /echo\n\n{"name": "{{name}}", "tags": {{tags}}}\n\n###\nPOST /echo\n\nplain'
+    result, _ = run(server, cell, name="x", tags=["a", "b"])
+    first, second = (r.json() for r in result)
+    assert first["content_type"] == "application/json"
+    assert json.loads(first["body"]) == {"name": "x", "tags": ["a", "b"]}
+    assert second == {"content_type": None, "body": "plain"}
+
+
+def test_body_from_a_file(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "body.json").write_text('{"who": "{{name}}"}')
+    path = tmp_path / "body.json"
+    result, _ = run(server, f"POST /echo\n\n< {path}\n\n###\nPOST /echo\n\n<@ {path}", name="bo")
+    assert [json.loads(r.json()["body"]) for r in result] == [{"who": "{{name}}"}, {"who": "bo"}]
+
+
+def test_redirects_are_followed_unless_told_not_to(server: Server) -> None:
+    result, _ = run(server, "GET /moved\n###\n# @no-redirect\n# @name raw\nGET /moved")
+    assert result[0].json()["id"] == 7
+    assert result["raw"].status_code == 307
+    chained, _ = run(
+        server, "# @name r\n# @no-redirect\nGET /moved\n###\nGET {{r.response.headers.location}}"
+    )
+    assert chained.json()["id"] == 7
+
+
+def test_expectations_pass(server: Server) -> None:
+    run(server, "GET /items/1", "--expect 200")
+    run(server, "GET /items/1", "--expect 2xx")
+    run(server, "GET /items/1", """--expect 200 '{"name": "item1", "tags": ["a"], "on": true}'""")
+    run(server, "GET /items/1", "--expect 200 {}")
+    run(server, '# @expect 201 {"body": "x"}\nPOST /echo\n\nx\n###\nGET /items/404', "--expect 404")
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (
+            "--expect 200",
+            'GET /items/404: expected status 200, got 404; body: {"detail":"Item not found"}',
+        ),
+        ("--expect 5xx", "GET /items/404: expected status 5xx, got 404"),
+    ],
+)
+def test_expected_status_fails(server: Server, line: str, message: str) -> None:
+    with pytest.raises(HttpExpectationError) as info:
+        run(server, "GET /items/404", line)
+    assert str(info.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("expected", "difference"),
+    [
+        ('{"name": "x"}', '$.name: expected "x", got "item1"'),
+        ('{"nope": 1}', "$.nope: missing (keys: id, name, tags, on)"),
+        ('{"tags": ["a", "c"]}', '$.tags[1]: expected "c", got "b"'),
+        ('{"tags": ["a", "b", "c"]}', "$.tags: expected at least 3 items, got 2"),
+        ('{"on": 1}', "$.on: expected 1, got true"),
+        ('{"id": {"x": 1}}', "$.id: expected an object, got 1"),
+        ("[1]", '$: expected a list, got {"id": 1, "name": "item1"'),
+    ],
+)
+def test_expected_json_fails_at_the_first_difference(server: Server, expected: str, difference: str) -> None:
+    with pytest.raises(HttpExpectationError) as info:
+        run(server, "GET /items/1", f"--expect 200 '{expected}'")
+    assert str(info.value).startswith("GET /items/1: status 200 as expected, but the body ")
+    assert difference in str(info.value)
+
+
+def test_failed_expectation_still_stores_the_responses(server: Server) -> None:
+    cell = "# @name ok\nGET /items/1\n###\n# @expect 200\nGET /items/404\n###\nGET /items/2"
+    user_ns: dict = {}
+    with pytest.raises(HttpExpectationError, match="GET /items/404: expected status 200"):
+        run_http_cell("-o r", cell, base_url=server.url, user_ns=user_ns)
+    # The third request was not sent.
+    assert [r.status_code for r in user_ns["r"].responses] == [200, 404]
+
+
+def test_expectation_on_a_non_json_body(server: Server) -> None:
+    with pytest.raises(HttpExpectationError, match="expected a JSON body, got text/html"):
+        run(server, "GET /docs", """--expect 200 '{"a": 1}'""")
+
+
+@pytest.mark.parametrize(
+    "cell",
+    [
+        "GET /items/1\n###\nPOST /echo\nContent-Type application/json\n\n{}",
+        "GET /items/1\n###\nGET /items/{{undefined_thing}}",
+        "GET /items/1\n###\nGET /x\nAuth: {{later.response.body.$.t}}\n###\n# @name later\nGET /",
+        "GET /items/1\n###\n# @expect 2000\nGET /items/2",
+        "GET /items/1\n###\nGTE /items/2",
+    ],
+)
+def test_malformed_cells_send_nothing(server: Server, cell: str) -> None:
+    before = server.hits
+    user_ns: dict = {}
+    with pytest.raises(HttpSyntaxError) as info:
+        run_http_cell("", cell, base_url=server.url, user_ns=user_ns)
+    # Line 1 is the %%http line, so the cell's lines count from 2.
+    assert str(info.value).startswith("line ")
+    line = cell.splitlines()[info.value.line_no - 2]
+    assert str(info.value).endswith(line.strip())
+    assert server.hits == before
+    assert user_ns == {}
+
+
+def test_malformed_error_points_at_the_cell_line(server: Server) -> None:
+    with pytest.raises(HttpVariableError) as info:
+        run(server, "GET /items/1\n\n###\nGET /items/{{nope}}")
+    assert info.value.line_no == 5  # %%http, GET, blank, ###, GET
+    assert str(info.value) == (
+        "line 5: undefined variable 'nope': define it with '@nope = value' or as a Python "
+        "variable\n    GET /items/{{nope}}"
+    )
+
+
+def test_missing_response_value_stops_before_the_next_request(server: Server) -> None:
+    before = server.hits
+    cell = "# @name one\nGET /items/1\n###\nGET /items/{{one.response.body.$.missing}}"
+    with pytest.raises(HttpVariableError, match=r"no key 'missing' at \$ \(keys: id, name"):
+        run(server, cell)
+    assert server.hits == before + 1
+
+
+@pytest.mark.parametrize(
+    ("line", "needle"),
+    [
+        ("--expect", "expected at least one argument"),
+        ("--expect 20", "expected a status such as 200 or 2xx"),
+        ("--expect 200 {nope}", "--expect: invalid JSON '{nope}'"),
+        ('--expect 200 \'{"a": 1', "cannot split the magic line"),
+        ("-o 1x", "needs a Python variable name"),
+        ("--timeout 0", "--timeout must be positive"),
+        ("--bogus", "unrecognized arguments: --bogus"),
+    ],
+)
+def test_bad_magic_line(server: Server, line: str, needle: str) -> None:
+    before = server.hits
+    with pytest.raises(HttpUsageError) as info:
+        run(server, "GET /items/1", line)
+    assert needle in str(info.value)
+    assert server.hits == before
+
+
+def test_connection_refused_and_timeout(server: Server) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with pytest.raises(HttpRequestError, match=f"GET http://127.0.0.1:{port}/x: could not connect"):
+        run(server, f"GET http://127.0.0.1:{port}/x")
+    with pytest.raises(HttpRequestError, match=r"/slow: no response within 0.2 s"):
+        run(server, "GET /slow", "--timeout 0.2")
+
+
+def test_relative_path_without_a_server() -> None:
+    with pytest.raises(HttpRequestError, match="no in-kernel server"):
+        run_http_cell("", "GET /items/1", base_url=None, user_ns={})
+
+
+def test_display(server: Server) -> None:
+    result, _ = run(server, "### first\nGET /items/1\n###\nGET /items/404")
+    html = result._repr_html_()
+    assert html.index("item1") < html.index("Item not found")
+    assert "item1" in html and "Item not found" in html
+    text = repr(result)
+    assert text.startswith(f"HTTP 200 OK  (GET {server.url}/items/1, ")
+    assert '"name": "item1"' in text and "HTTP 404 Not Found" in text
+    assert not hasattr(result, "_repr_markdown_")
+
+
+def test_help_text_lists_the_options() -> None:
+    text = http_arg_parser().format_help()
+    assert all(option in text for option in ("--output", "--expect", "--timeout"))
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "difference"),
+    [
+        ({"a": {"b": [1, {"c": 2}]}}, {"a": {"b": [1, {"c": 2, "d": 3}, 4]}, "z": 0}, None),
+        ([], [1, 2], None),
+        ({"a b": 1}, {"a b": 2}, '$["a b"]: expected 1, got 2'),
+        (None, 0, "$: expected null, got 0"),
+        (1, 1.0, None),
+        (True, 1, "$: expected true, got 1"),
+    ],
+)
+def test_subset_semantics(expected, actual, difference) -> None:
+    assert first_difference(expected, actual) == difference
