@@ -269,19 +269,24 @@ class HttpCellResult:
 
 
 def _html(exchange: Exchange) -> str:
+    title = f"<div><b>{html.escape(exchange.spec.title)}</b></div>" if exchange.spec.title else ""
     try:
-        from kernel_ext._render import render_response
+        from kernel_ext._render import response_html
     except ImportError:
-        return _fallback_html(exchange)
-    rendered = render_response(exchange.response, exchange.elapsed_ms)
-    if isinstance(rendered, str):
-        return rendered
-    to_html = getattr(rendered, "_repr_html_", None)
-    return to_html() if callable(to_html) else _fallback_html(exchange)
+        return title + _fallback_html(exchange)
+    return title + response_html(exchange.response, exchange.elapsed_ms)
 
 
-def _request_label(response: httpx.Response) -> str:
-    return f"{response.request.method} {response.request.url}"
+def _text(exchange: Exchange) -> str:
+    response = exchange.response
+    label = f"{response.request.method} {response.request.url}"
+    if exchange.spec.title:
+        label = f"### {exchange.spec.title}\n{label}"
+    try:
+        from kernel_ext._render import response_text
+    except ImportError:
+        return f"{label}\n{_fallback_text(exchange)}"
+    return f"{label}\n{response_text(response, exchange.elapsed_ms)}".rstrip()
 
 
 def _pretty_body(response: httpx.Response) -> str:
@@ -291,11 +296,11 @@ def _pretty_body(response: httpx.Response) -> str:
         return response.text
 
 
-def _text(exchange: Exchange) -> str:
+def _fallback_text(exchange: Exchange) -> str:
     response = exchange.response
     headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
     status = f"HTTP {response.status_code} {response.reason_phrase}"
-    head = f"{status}  ({_request_label(response)}, {exchange.elapsed_ms:.0f} ms)"
+    head = f"{status} · {exchange.elapsed_ms:.1f} ms"
     return f"{head}\n{headers}\n\n{_pretty_body(response)}".rstrip()
 
 
@@ -308,12 +313,11 @@ def _fallback_html(exchange: Exchange) -> str:
         f"<tr><td><code>{html.escape(k)}</code></td><td><code>{html.escape(v)}</code></td></tr>"
         for k, v in response.headers.items()
     )
-    title = f" · {html.escape(exchange.spec.title)}" if exchange.spec.title else ""
+    label = f"{response.request.method} {response.request.url}"
     return (
         '<div class="kernel-ext-http" style="margin:4px 0">'
         f'<b style="color:{color}">{response.status_code} {html.escape(response.reason_phrase)}'
-        f"</b> <code>{html.escape(_request_label(response))}</code>"
-        f" <small>{exchange.elapsed_ms:.0f} ms{title}</small>"
+        f"</b> <code>{html.escape(label)}</code> <small>{exchange.elapsed_ms:.1f} ms</small>"
         f"<details><summary>headers</summary><table>{headers}</table></details>"
         f"<pre>{html.escape(_pretty_body(response))}</pre></div>"
     )

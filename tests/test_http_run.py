@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -320,9 +321,11 @@ def test_display(server: Server) -> None:
     html = result._repr_html_()
     assert html.index("item1") < html.index("Item not found")
     assert "item1" in html and "Item not found" in html
+    assert "<b>first</b>" in html
     text = repr(result)
-    assert text.startswith(f"HTTP 200 OK  (GET {server.url}/items/1, ")
-    assert '"name": "item1"' in text and "HTTP 404 Not Found" in text
+    assert text.startswith(f"### first\nGET {server.url}/items/1\nHTTP 200 OK · ")
+    assert '"name": "item1"' in text
+    assert f"\n\nGET {server.url}/items/404\nHTTP 404 Not Found · " in text
     assert not hasattr(result, "_repr_markdown_")
 
 
@@ -344,3 +347,10 @@ def test_help_text_lists_the_options() -> None:
 )
 def test_subset_semantics(expected, actual, difference) -> None:
     assert first_difference(expected, actual) == difference
+
+
+def test_display_without_the_shared_renderer(server: Server, monkeypatch) -> None:
+    monkeypatch.setitem(sys.modules, "kernel_ext._render", None)
+    result, _ = run(server, "GET /items/1")
+    assert "item1" in result._repr_html_()
+    assert repr(result).startswith(f"GET {server.url}/items/1\nHTTP 200 OK · ")
