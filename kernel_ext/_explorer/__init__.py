@@ -1,0 +1,38 @@
+"""The widget request explorer: probe every live endpoint from the notebook."""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from ._core import Explorer, HeaderEditor
+from ._errors import ExplorerError
+
+__all__ = ["Explorer", "ExplorerError", "HeaderEditor", "explore"]
+
+_BASE_URL_CODE = "kernel_ext.base_url()"
+_EXPLORERS: weakref.WeakKeyDictionary[Any, Explorer] = weakref.WeakKeyDictionary()
+
+
+def explore(session: Any = None) -> Explorer:
+    """The explorer for the current kernel_ext session's served app.
+
+    One explorer per session: calling this again returns (and re-displays) the same one,
+    with what was typed in it. It refreshes itself after each cell that changes the routes.
+    """
+    if session is None:
+        from .._session import current_session
+
+        session = current_session()
+    if session is None:
+        raise ExplorerError("kernel_ext is not loaded: run %load_ext kernel_ext first")
+    existing = _EXPLORERS.get(session)
+    if existing is not None and not existing.closed:
+        existing.refresh()
+        return existing
+    explorer = Explorer(
+        session.served_app, lambda: session.base_url, base_url_code=_BASE_URL_CODE
+    )
+    explorer.attach(session)
+    _EXPLORERS[session] = explorer
+    return explorer

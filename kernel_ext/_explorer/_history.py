@@ -1,0 +1,69 @@
+"""Requests sent from the explorer, newest last; any one can be sent again."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import httpx
+import ipywidgets as widgets
+
+from ._request import RequestSpec
+from ._widgets import make
+
+MAX_ENTRIES = 200
+
+
+@dataclass
+class Entry:
+    spec: RequestSpec
+    response: httpx.Response | None
+    elapsed_ms: float
+    error: str = ""
+    sent_at: float = field(default_factory=time.time)
+
+    @property
+    def status_code(self) -> int | None:
+        return self.response.status_code if self.response is not None else None
+
+    def label(self, index: int) -> str:
+        clock = time.strftime("%H:%M:%S", time.localtime(self.sent_at))
+        outcome = str(self.status_code) if self.response is not None else "error"
+        return f"#{index} {clock} {self.spec.method} {self.spec.path} → {outcome} ({self.elapsed_ms:.0f} ms)"
+
+
+class History:
+    """A list of entries plus the widget that lists them."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.select = make(widgets.Select, {"width": "100%"}, options=[], rows=8)
+        self.resend_button = make(widgets.Button, description="Resend", icon="repeat")
+        self.clear_button = make(widgets.Button, description="Clear")
+        self.clear_button.on_click(lambda _button: self.clear())
+        buttons = make(widgets.HBox, children=[self.resend_button, self.clear_button])
+        self.widget = make(widgets.VBox, children=[self.select, buttons])
+
+    def add(self, entry: Entry) -> None:
+        self.entries.append(entry)
+        del self.entries[:-MAX_ENTRIES]
+        self._refresh()
+
+    def clear(self) -> None:
+        self.entries.clear()
+        self._refresh()
+
+    @property
+    def selected_index(self) -> int | None:
+        return self.select.value
+
+    def _refresh(self) -> None:
+        options = [(e.label(i), i) for i, e in enumerate(self.entries)]
+        self.select.options = list(reversed(options))
+        self.select.value = len(self.entries) - 1 if self.entries else None
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> Entry:
+        return self.entries[index]
