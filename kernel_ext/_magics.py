@@ -70,9 +70,16 @@ class ApiMagics(Magics):
 
     @cell_magic
     def http(self, line: str, cell: str) -> Any:
-        from ._http_magic import run_http_magic
+        """Send `.http`-format requests (VS Code REST Client / JetBrains) to the live app.
 
-        return run_http_magic(self.shell, line, cell)
+        See kernel_ext._http_run for the syntax, `-o NAME` and `--expect STATUS [JSON]`.
+        """
+        from ._http_run import run_http_cell
+        from ._session import current_session
+
+        session = current_session()
+        base_url = session.base_url if session is not None and session.running else None
+        return run_http_cell(line, cell, base_url=base_url, user_ns=self.shell.user_ns)
 
 
 class ApiError(Exception):

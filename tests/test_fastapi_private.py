@@ -1,0 +1,90 @@
+"""Pins every FastAPI internal we touch: an upgrade that changes one fails here first."""
+
+import warnings
+
+from fastapi import APIRouter, Depends, FastAPI
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from kernel_ext import _fastapi_private as private
+
+
+def test_included_routers_are_kept_by_reference() -> None:
+    app = FastAPI()
+    router = APIRouter(prefix="/r")
+    app.include_router(router, prefix="/v1")
+    entry = app.router.routes[-1]
+    assert private.is_included_router(entry)
+    assert private.included_router_target(entry) is router
+    assert private.included_router_prefix(entry) == "/v1"
+
+    @router.get("/late")
+    def late() -> int:
+        return 1
+
+    paths = [path for _, path in private.iter_effective_routes(app.router.routes)]
+    assert "/v1/r/late" in paths
+
+
+def test_openapi_cache_follows_the_routes_version() -> None:
+    app = FastAPI()
+
+    @app.get("/a")
+    def a() -> int:
+        return 1
+
+    assert "/a" in app.openapi()["paths"]
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", "") != "/a"]
+    assert "/a" in app.openapi()["paths"]  # cached: editing the list does not bump the version
+    private.mark_routes_changed(app.router)
+    assert "/a" not in app.openapi()["paths"]
+
+
+def test_included_router_view_refreshes_after_mark() -> None:
+    app = FastAPI()
+    router = APIRouter()
+
+    @router.get("/x")
+    def x() -> int:
+        return 1
+
+    app.include_router(router)
+    assert [p for _, p in private.iter_effective_routes(app.router.routes) if p == "/x"]
+    router.routes = []
+    private.mark_routes_changed(router)
+    assert not [p for _, p in private.iter_effective_routes(app.router.routes) if p == "/x"]
+
+
+def test_route_init_kwargs_rebuild_an_identical_route() -> None:
+    class Item(BaseModel):
+        name: str
+
+    def dep() -> int:
+        return 1
+
+    app = FastAPI()
+
+    @app.post("/i", status_code=201, tags=["t"], summary="S", responses={404: {"model": Item}})
+    def make(item: Item, d: int = Depends(dep)) -> Item:
+        return item
+
+    route = app.router.routes[-1]
+    assert isinstance(route, APIRoute)
+    before = app.openapi()
+    clone = type(route)(route.path, route.endpoint, **private.route_init_kwargs(route))
+    app.router.routes[-1] = clone
+    private.mark_routes_changed(app.router)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert app.openapi() == before
+
+
+def test_middleware_can_be_added_while_we_serve_our_own_stack() -> None:
+    import asyncio
+
+    app = FastAPI()
+    stack = app.build_middleware_stack()
+    private.reset_middleware_stack(app)
+    app.add_middleware(type("M", (), {"__init__": lambda self, app: None}))
+    assert app.middleware_stack is None
+    assert asyncio.iscoroutinefunction(stack.__call__)

@@ -1,0 +1,35 @@
+import kernel_ext
+
+EXPECTED = {
+    "__version__",
+    "base_url",
+    "docs",
+    "explore",
+    "export",
+    "load_ipython_extension",
+    "log",
+    "restart",
+    "routes",
+    "serve",
+    "start",
+    "status",
+    "stop",
+    "unload_ipython_extension",
+}
+
+
+def test_exported_names_are_exactly_the_public_surface() -> None:
+    assert set(kernel_ext.__all__) == EXPECTED
+    public = {name for name in vars(kernel_ext) if not name.startswith("_")}
+    assert public == EXPECTED - {"__version__"}
+
+
+def test_functions_raise_a_clear_error_before_loading() -> None:
+    import pytest
+
+    from kernel_ext._session import Session
+
+    if Session.current is not None:
+        pytest.skip("an extension is loaded in this process")
+    with pytest.raises(RuntimeError, match="%load_ext kernel_ext"):
+        kernel_ext.base_url()
