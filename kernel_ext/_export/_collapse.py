@@ -102,8 +102,10 @@ def _call_keys(call: ast.Call, version_of: VersionOf) -> list[Key]:
     if kind == "mount":
         return [("mount", target, _literal(_arg(call, 0, "path")))]
     if kind == "include_router":
-        router = _literal(_arg(call, 0, "router"))
-        return [("include", target, router, _literal(_arg(call, 99, "prefix")))]
+        router = _arg(call, 0, "router")
+        root = chain_root(router) if router is not None else None
+        which = (ast.unparse(router), version_of(root)) if router is not None and root else None
+        return [("include", target, which, _literal(_arg(call, 99, "prefix")))]
     return []
 
 

@@ -63,7 +63,10 @@ def probe_reason(
         return "it deletes names"
     if "get_ipython" in names.uses:
         return _ipython_reason(stmt)
-    used = sorted(names.uses & (tainted | IPYTHON_NAMES))
+    # A route or handler that calls a probe name when it runs is an error, reported later;
+    # a plain helper function that does is a probe helper.
+    reads = names.eager if _registers(stmt, names) else names.uses
+    used = sorted(reads & (tainted | IPYTHON_NAMES))
     if used:
         return f"it uses {used[0]}"
     if _calls_local_server(stmt):
@@ -75,6 +78,10 @@ def probe_reason(
     if isinstance(stmt, ast.Expr):
         return _expression_reason(stmt.value, procedures)
     return None
+
+
+def _registers(stmt: ast.stmt, names: Names) -> bool:
+    return bool(names.mutates) and isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
 
 
 def _ipython_reason(stmt: ast.stmt) -> str:

@@ -36,7 +36,7 @@ def requirements(modules: Iterable[str], names: Iterable[str]) -> list[str]:
     for module in sorted(set(modules)):
         if module in sys.stdlib_module_names or module in ("app", "__future__"):
             continue
-        dists = _packages().get(module)
+        dists = _distributions(module)
         if not dists:
             unknown.append(module)
             continue
@@ -71,11 +71,12 @@ def _pin(dist: str, extra: str) -> str:
 
 @lru_cache(maxsize=1)
 def _packages() -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    for module, dists in metadata.packages_distributions().items():
-        # A distribution installed twice (e.g. an editable copy) lists its name twice.
-        found[module] = list(dict.fromkeys(_canonical(d) for d in dists))
-    return found
+    return metadata.packages_distributions()
+
+
+def _distributions(module: str) -> list[str]:
+    # A distribution installed twice (e.g. an editable copy) lists its name twice.
+    return list(dict.fromkeys(_canonical(d) for d in _packages().get(module, [])))
 
 
 def _canonical(dist: str) -> str:

@@ -79,7 +79,10 @@ def _rewrite_top(stmt: ast.stmt, where: str) -> tuple[ast.stmt | None, list[Move
         if len(targets) == 1 and isinstance(targets[0], ast.Name):
             name = targets[0].id
             secret = literal_secret(stmt.value)
-            if secret is not None and (is_secret_name(name) or _CREDENTIAL_URL.match(secret)):
+            plain = isinstance(stmt.value, ast.Constant) or _env_name(stmt.value) is not None
+            if plain and secret is not None and (
+                is_secret_name(name) or _CREDENTIAL_URL.match(secret)
+            ):
                 env = _env_name(stmt.value) or name.upper()
                 new = _copy(stmt)
                 new.value = _environ_lookup(env, _is_bytes(stmt.value))
@@ -128,8 +131,10 @@ def _problem(node: ast.AST) -> str | None:
         for target in targets:
             name = target.id if isinstance(target, ast.Name) else getattr(target, "attr", "")
             secret = literal_secret(node.value)
-            if secret is not None and (is_secret_name(name) or _CREDENTIAL_URL.match(secret)):
+            if secret is not None and is_secret_name(name):
                 return f"`{name}` is assigned a literal"
+            if secret is not None and _CREDENTIAL_URL.match(secret):
+                return "a URL with a password"
     if isinstance(node, ast.Call):
         for keyword in node.keywords:
             if keyword.arg and is_secret_name(keyword.arg) and _is_text(keyword.value):

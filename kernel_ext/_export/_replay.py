@@ -1,0 +1,466 @@
+"""Prove an export: the notebook's own requests, replayed against gunicorn, get the same answers.
+
+1. Run the notebook in a real kernel (nbclient) with two injected cells. The first wraps
+   httpx's transports so every request a cell sends to the live server, and its response, is
+   recorded (JSON lines). The last replays those requests against the live server once more,
+   so each has a second answer from the notebook's *final* app.
+2. Start the export under gunicorn with two uvicorn workers.
+3. Replay the requests in order, on one keep-alive connection (one worker sees the sequence,
+   as the kernel's single process did: in-memory state behaves the same).
+4. Compare. A request whose two notebook answers agree is *stable*: gunicorn must give the same
+   status and body. One whose answers differ (the route was edited later in the notebook, or
+   the answer holds a token or a timestamp) must get one of the notebook's statuses.
+   `/openapi.json` is compared too: the same paths, methods and schema names.
+
+Only requests through httpx to the live server are recorded (this is how notebooks, `%%http`
+and the explorer probe); TestClient calls run in-process and are not.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+_SKIP_HEADERS = frozenset({"host", "connection", "keep-alive", "transfer-encoding"})
+_SKIP_FILES = ("*.db", "*.sqlite", "*.sqlite3", ".ipynb_checkpoints", "__pycache__", "*.ipynb")
+
+
+# --- in the kernel -------------------------------------------------------------------------------
+
+
+def install_recorder(path: str) -> None:
+    """Record every httpx request to the live server into `path` (JSON lines)."""
+    if _state.get("installed"):
+        return
+    _state.update(installed=True, path=path, seq=0, recording=True, env=dict(os.environ))
+    sync_send = httpx.HTTPTransport.handle_request
+    async_send = httpx.AsyncHTTPTransport.handle_async_request
+
+    def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
+        seq = _start(request, request.read)
+        response = sync_send(self, request)
+        if seq is not None:
+            response.stream = _SyncTee(response.stream, seq, response)  # type: ignore[arg-type]
+        return response
+
+    async def handle_async_request(
+        self: httpx.AsyncHTTPTransport, request: httpx.Request
+    ) -> httpx.Response:
+        seq = _start(request, None) if _ours(request) else None
+        if seq is not None:
+            await request.aread()
+            _write_request(seq, request)
+        response = await async_send(self, request)
+        if seq is not None:
+            response.stream = _AsyncTee(response.stream, seq, response)  # type: ignore[arg-type]
+        return response
+
+    httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
+    httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
+
+
+def _ours(request: httpx.Request) -> bool:
+    if not _state.get("recording"):
+        return False
+    try:
+        import kernel_ext
+
+        base = httpx.URL(kernel_ext.base_url())
+    except Exception:
+        return False
+    local = {"127.0.0.1", "localhost", base.host}
+    return request.url.host in local and request.url.port == base.port
+
+
+def _start(request: httpx.Request, read: Any) -> int | None:
+    if read is not None and not _ours(request):
+        return None
+    with _lock:
+        _state["seq"] += 1
+        seq = _state["seq"]
+    if read is not None:
+        read()
+        _write_request(seq, request)
+    return seq
+
+
+def _write_request(seq: int, request: httpx.Request) -> None:
+    _append({
+        "kind": "request",
+        "seq": seq,
+        "method": request.method,
+        "target": request.url.raw_path.decode("ascii"),
+        "headers": [[k, v] for k, v in request.headers.multi_items()
+                    if k.lower() not in _SKIP_HEADERS],
+        "content": base64.b64encode(request.content).decode(),
+    })
+
+
+def _write_response(seq: int, response: httpx.Response, body: bytes) -> None:
+    _append({
+        "kind": "response",
+        "seq": seq,
+        "status": response.status_code,
+        "headers": [[k, v] for k, v in response.headers.multi_items()],
+        "body": base64.b64encode(body).decode(),
+    })
+
+
+def _append(record: dict[str, Any]) -> None:
+    with _lock, open(_state["path"], "a", encoding="utf-8") as out:
+        out.write(json.dumps(record) + "\n")
+
+
+class _SyncTee(httpx.SyncByteStream):
+    def __init__(self, stream: httpx.SyncByteStream, seq: int, response: httpx.Response) -> None:
+        self.stream, self.seq, self.response, self.chunks = stream, seq, response, []
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self.stream:
+            self.chunks.append(chunk)
+            yield chunk
+
+    def close(self) -> None:
+        self.stream.close()
+        if self.seq:
+            _write_response(self.seq, self.response, b"".join(self.chunks))
+            self.seq = 0
+
+
+class _AsyncTee(httpx.AsyncByteStream):
+    def __init__(self, stream: httpx.AsyncByteStream, seq: int, response: httpx.Response) -> None:
+        self.stream, self.seq, self.response, self.chunks = stream, seq, response, []
+
+    async def __aiter__(self) -> Any:
+        async for chunk in self.stream:
+            self.chunks.append(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()
+        if self.seq:
+            _write_response(self.seq, self.response, b"".join(self.chunks))
+            self.seq = 0
+
+
+def finish_recording(path: str, app_name: str = "app") -> None:
+    """Replay what was recorded against the notebook's final app; note env changes and cwd."""
+    _state["recording"] = False
+    recording = Recording.load(Path(path))
+    client = _final_client(app_name)
+    with client:
+        for exchange in recording.exchanges:
+            response = _send(client, exchange)
+            _append({"kind": "final", "seq": exchange.seq, "status": response.status_code,
+                     "headers": [[k, v] for k, v in response.headers.multi_items()],
+                     "body": base64.b64encode(response.content).decode()})
+        openapi = client.get("/openapi.json")
+        if openapi.status_code == 200:
+            _append({"kind": "openapi", "schema": openapi.json()})
+    before = _state.get("env", {})
+    changed = {k: v for k, v in os.environ.items() if before.get(k) != v}
+    _append({"kind": "env", "env": changed, "cwd": os.getcwd(), "base_url": str(client.base_url)})
+
+
+def _final_client(app_name: str) -> httpx.Client:
+    try:
+        import kernel_ext
+
+        return httpx.Client(base_url=kernel_ext.base_url(), timeout=30)
+    except RuntimeError:  # the notebook stopped the server: ask the app in-process
+        from IPython import get_ipython
+        from starlette.testclient import TestClient
+
+        shell = get_ipython()
+        assert shell is not None
+        return TestClient(shell.user_ns[app_name])
+
+
+# --- reading a recording -------------------------------------------------------------------------
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def content_type(self) -> str:
+        return next((v for k, v in self.headers if k.lower() == "content-type"), "")
+
+    def decoded(self) -> bytes:
+        encoding = next((v for k, v in self.headers if k.lower() == "content-encoding"), "")
+        if encoding in ("gzip", "deflate") and self.body:
+            try:
+                return zlib.decompress(self.body, 47)
+            except zlib.error:
+                return self.body
+        return self.body
+
+
+@dataclass
+class Exchange:
+    seq: int
+    method: str
+    target: str
+    headers: list[tuple[str, str]]
+    content: bytes
+    answer: Answer | None = None  # what the notebook got when it ran
+    final: Answer | None = None  # what the notebook's final app answered at the end
+
+
+@dataclass
+class Recording:
+    exchanges: list[Exchange]
+    openapi: dict[str, Any] | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    cwd: str | None = None
+    base_url: str | None = None
+
+    @classmethod
+    def load(cls, path: Path) -> Recording:
+        by_seq: dict[int, Exchange] = {}
+        recording = cls([])
+        if not path.exists():
+            return recording
+        for line in path.read_text(encoding="utf-8").splitlines():
+            record = json.loads(line)
+            kind = record["kind"]
+            if kind == "request":
+                by_seq[record["seq"]] = Exchange(
+                    record["seq"], record["method"], record["target"],
+                    [(k, v) for k, v in record["headers"]], base64.b64decode(record["content"]),
+                )
+            elif kind in ("response", "final") and record["seq"] in by_seq:
+                answer = Answer(record["status"], [(k, v) for k, v in record["headers"]],
+                                base64.b64decode(record["body"]))
+                setattr(by_seq[record["seq"]], "answer" if kind == "response" else "final", answer)
+            elif kind == "openapi":
+                recording.openapi = record["schema"]
+            elif kind == "env":
+                recording.env, recording.cwd = record["env"], record["cwd"]
+                recording.base_url = record["base_url"]
+        recording.exchanges = [by_seq[s] for s in sorted(by_seq)]
+        return recording
+
+
+def _send(client: httpx.Client, exchange: Exchange) -> httpx.Response:
+    request = client.build_request(
+        exchange.method, exchange.target, headers=exchange.headers, content=exchange.content
+    )
+    return client.send(request, follow_redirects=False)
+
+
+# --- running the notebook, the server, and the comparison -----------------------------------------
+
+
+def run_notebook(notebook: Path, workdir: Path, env: dict[str, str], app_name: str = "app",
+                 timeout: int = 180) -> Recording:
+    """Execute a copy of `notebook` in `workdir` with the recorder; return what it recorded."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    shutil.copytree(notebook.parent, workdir, ignore=shutil.ignore_patterns(*_SKIP_FILES),
+                    dirs_exist_ok=True)
+    record = workdir / ".kernel_ext_probes.jsonl"
+    nb = nbformat.read(str(notebook), as_version=4)
+    here = repr(str(record))
+    setup = f"import kernel_ext._export._replay as _kx_replay\n_kx_replay.install_recorder({here})"
+    finish = f"_kx_replay.finish_recording({here}, {app_name!r})"
+    nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
+    nb.cells.append(nbformat.v4.new_code_cell(finish))
+    for cell in nb.cells:
+        cell.pop("id", None)
+    nb.nbformat_minor = max(nb.nbformat_minor, 4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(workdir)}})
+    client.execute(env=env)
+    return Recording.load(record)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2,
+             timeout: float = 60) -> Iterator[str]:
+    """`gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w 2` on a free port: its URL."""
+    gunicorn_bin = Path(sys.executable).with_name("gunicorn")
+    for _attempt in range(3):
+        port = free_port()
+        log = app_dir / f".gunicorn-{port}.log"
+        command = [str(gunicorn_bin), "app.main:app", "-k", "uvicorn_worker.UvicornWorker",
+                   "-w", str(workers), "--bind", f"127.0.0.1:{port}"]
+        with open(log, "wb") as out:
+            process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=out,
+                                       stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            if _wait_ready(process, url, log, workers, timeout):
+                yield url
+                return
+            if "Connection in use" not in log.read_text(errors="replace"):
+                raise RuntimeError(f"gunicorn did not start:\n{_tail(log)}")
+        finally:
+            process.terminate()
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+    raise RuntimeError("gunicorn could not bind a free port three times")
+
+
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, workers: int,
+                timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        booted = len(re.findall(r"Booting worker with pid", log.read_text(errors="replace")))
+        if booted >= workers:
+            try:
+                httpx.get(url + "/__kernel_ext_ready__", timeout=2)
+                return _all_started(log, workers)
+            except httpx.TransportError:
+                pass
+        time.sleep(0.1)
+    raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s:\n{_tail(log)}")
+
+
+def _all_started(log: Path, workers: int) -> bool:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if log.read_text(errors="replace").count("Application startup complete") >= workers:
+            return True
+        time.sleep(0.1)
+    raise RuntimeError(f"not every gunicorn worker started:\n{_tail(log)}")
+
+
+def _tail(log: Path, lines: int = 30) -> str:
+    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
+
+
+def replay(recording: Recording, base_url: str) -> dict[int, Answer]:
+    """Send the recorded requests, in order, on one keep-alive connection."""
+    answers = {}
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        for exchange in recording.exchanges:
+            response = _send(client, exchange)
+            answers[exchange.seq] = Answer(response.status_code,
+                                           list(response.headers.multi_items()), response.content)
+    return answers
+
+
+def compare(recording: Recording, answers: dict[int, Answer], base_url: str,
+            openapi: dict[str, Any] | None) -> list[str]:
+    """Every difference between what the notebook served and what gunicorn served."""
+    hosts = [h for h in (recording.base_url, base_url) if h]
+    problems = []
+    for exchange in recording.exchanges:
+        got, before, after = answers.get(exchange.seq), exchange.answer, exchange.final
+        if got is None or before is None:
+            continue
+        where = f"{exchange.method} {exchange.target}"
+        stable = after is not None and _same(before, after, hosts)
+        if stable:
+            if got.status != before.status or not _same(before, got, hosts):
+                problems.append(f"{where}: notebook {before.status} {_show(before)}, "
+                                f"gunicorn {got.status} {_show(got)}")
+        else:
+            statuses = {before.status} | ({after.status} if after else set())
+            if got.status not in statuses:
+                problems.append(f"{where}: notebook {sorted(statuses)}, gunicorn {got.status}")
+    if recording.openapi is not None:
+        mine, theirs = _schema_outline(recording.openapi), _schema_outline(openapi or {})
+        if mine != theirs:
+            problems.append(f"/openapi.json differs: notebook {mine}, gunicorn {theirs}")
+    return problems
+
+
+def _same(a: Answer, b: Answer, hosts: list[str]) -> bool:
+    if a.status != b.status:
+        return False
+    return _normal(a, hosts) == _normal(b, hosts)
+
+
+def _normal(answer: Answer, hosts: list[str]) -> Any:
+    body = answer.decoded()
+    for host in hosts:
+        body = body.replace(host.encode(), b"http://HOST")
+    if "json" in answer.content_type():
+        try:
+            return json.loads(body)
+        except ValueError:
+            pass
+    return body
+
+
+def _show(answer: Answer) -> str:
+    text = answer.decoded()[:200].decode("utf-8", "replace")
+    return repr(text)
+
+
+def _schema_outline(schema: dict[str, Any]) -> dict[str, Any]:
+    paths = {
+        path: sorted(m for m in item if m in ("get", "post", "put", "patch", "delete", "head",
+                                              "options", "trace"))
+        for path, item in schema.get("paths", {}).items()
+    }
+    return {"paths": paths, "schemas": sorted(schema.get("components", {}).get("schemas", {}))}
+
+
+@dataclass
+class Proof:
+    compared: int
+    stable: int
+    problems: list[str]
+    recording: Recording
+
+
+def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None,
+          app_name: str = "app") -> Proof:
+    """Export `notebook`, run it, serve the export with gunicorn, replay, compare."""
+    from . import export_notebook
+
+    base_env = {**os.environ, **(env or {})}
+    result = export_notebook(notebook, workdir / "export", app_name=app_name)
+    kernel_env = {**base_env, "KERNEL_EXT_PORT": str(free_port())}
+    recording = run_notebook(notebook, workdir / "run", kernel_env, app_name)
+    app_dir = workdir / "export"
+    if recording.cwd and (Path(recording.cwd) / ".env").is_file():
+        # The deployment supplies configuration; here, the same .env the notebook read.
+        shutil.copy(Path(recording.cwd) / ".env", app_dir / ".env")
+    server_env = {**base_env, **recording.env}
+    server_env.update({s.env: s.value for s in result.secrets})
+    server_env.pop("KERNEL_EXT_PORT", None)
+    with gunicorn(app_dir, server_env) as url:
+        answers = replay(recording, url)
+        openapi = httpx.get(url + "/openapi.json", timeout=30)
+        schema = openapi.json() if openapi.status_code == 200 else None
+    problems = compare(recording, answers, url, schema)
+    stable = sum(
+        1 for e in recording.exchanges
+        if e.answer and e.final and _same(e.answer, e.final, [recording.base_url or ""])
+    )
+    return Proof(len(answers), stable, problems, recording)
