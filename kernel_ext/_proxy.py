@@ -1,0 +1,208 @@
+"""Reach the in-kernel server through jupyter-server-proxy when JupyterLab runs remotely.
+
+Under a Jupyter server with jupyter-server-proxy, the browser reaches port N at
+`<server base_url>proxy/N/` (e.g. `/user/alice/proxy/8000/` on JupyterHub). Links, the status
+card and inline docs use that root-relative URL; the kernel itself keeps calling
+`http://127.0.0.1:N` directly.
+
+The proxy strips its prefix and sends it along as `X-Forwarded-Prefix` (also
+`X-Forwarded-Context` and `X-ProxyContextPath`). `apply_forwarded_prefix(scope)` turns that header
+into the ASGI `root_path`, the way `uvicorn --root-path` does, so FastAPI's `/docs` asks for
+`<prefix>/openapi.json`, which also goes through the proxy.
+
+The server that launched this kernel is the one whose pid is the kernel's parent (jupyter_client
+sets `JPY_PARENT_PID`); kernels started elsewhere (nbclient, nbmake, a console) get direct URLs.
+Set `KERNEL_EXT_PROXY=0` to always use direct URLs, `=1` to skip checking that the server
+has jupyter-server-proxy enabled.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import ipaddress
+import os
+import re
+from collections.abc import MutableMapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+# A path prefix we are willing to put into pages: segments of URL-safe characters only,
+# so a forged header cannot inject markup into the docs page.
+_PREFIX = re.compile(r"(/[A-Za-z0-9._~%!$&'()*+,;=:@-]+)+/?")
+_PREFIX_HEADERS = (b"x-forwarded-prefix", b"x-forwarded-context", b"x-proxycontextpath")
+_LOOPBACK_OR_ANY = {"", "localhost", "0.0.0.0", "::"}
+
+
+@dataclass(frozen=True)
+class JupyterServer:
+    """The Jupyter server running this kernel, from its `jpserver-<pid>.json` info file."""
+
+    url: str  # as the server sees itself, base_url included, e.g. http://localhost:8888/lab/
+    base_url: str  # e.g. "/" or "/user/alice/"
+    pid: int | None = None
+
+
+def public_url(port: int, host: str = "127.0.0.1") -> str:
+    """The URL a browser uses for the in-kernel server: root-relative through the proxy
+    (`/proxy/8000/`), or direct (`http://127.0.0.1:8000/`). Always ends with '/'."""
+    prefix = proxy_prefix(port, host)
+    if prefix is not None:
+        return prefix + "/"
+    return f"http://{_url_host(host)}:{port}/"
+
+
+def docs_root_path(port: int, host: str = "127.0.0.1") -> str:
+    """The `root_path` under which the browser sees the app: `/proxy/8000`, or '' when direct."""
+    return proxy_prefix(port, host) or ""
+
+
+def proxy_prefix(port: int, host: str = "127.0.0.1") -> str | None:
+    """`<base_url>proxy/<port>` without the trailing '/', or None when not proxied."""
+    if not _is_local(host):
+        return None  # `proxy/<port>` targets localhost; other hosts need an allowlist
+    server = jupyter_server()
+    if server is None or not _proxy_enabled(server):
+        return None
+    return f"{server.base_url.rstrip('/')}/proxy/{port}"
+
+
+def absolute_proxy_url(port: int, host: str = "127.0.0.1") -> str | None:
+    """`proxy_prefix` on the Jupyter server's own address (for text output), or None."""
+    server = jupyter_server()
+    prefix = proxy_prefix(port, host)
+    if server is None or prefix is None or not server.url:
+        return None
+    origin = httpx.URL(server.url).copy_with(path="/", query=None, fragment=None)
+    return str(origin).rstrip("/") + prefix + "/"
+
+
+# ---------------------------------------------------------------- finding the server
+
+
+def jupyter_server() -> JupyterServer | None:
+    """The Jupyter server that launched this kernel, or None (cached for the process)."""
+    setting = os.environ.get("KERNEL_EXT_PROXY", "").strip().lower()
+    if setting in ("0", "false", "no", "off"):
+        return None
+    return _find_server()
+
+
+@functools.cache
+def _find_server() -> JupyterServer | None:
+    parents = _parent_pids()
+    for info in _running_servers():
+        if info.get("pid") in parents:
+            return JupyterServer(str(info.get("url", "")), str(info.get("base_url", "/")), info["pid"])
+    # JupyterHub's single-user server: the kernel belongs to a notebook session of it.
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX")
+    if prefix and os.environ.get("JPY_SESSION_NAME"):
+        return JupyterServer("", prefix if prefix.endswith("/") else prefix + "/")
+    return None
+
+
+def _parent_pids() -> set[int]:
+    pids = {os.getppid()}
+    declared = os.environ.get("JPY_PARENT_PID", "")
+    if declared.isdigit() and os.name != "nt":  # on Windows it is a handle, not a pid
+        pids.add(int(declared))
+    return pids
+
+
+def _running_servers() -> list[dict[str, Any]]:
+    try:
+        from jupyter_server.serverapp import list_running_servers
+    except ImportError:
+        return []
+    servers: list[dict[str, Any]] = []
+    for runtime_dir in _runtime_dirs():
+        try:
+            servers.extend(list_running_servers(runtime_dir))
+        except OSError:
+            continue
+    return servers
+
+
+def _runtime_dirs() -> list[str | None]:
+    """The default runtime dir, and the one holding this kernel's connection file."""
+    dirs: list[str | None] = [None]
+    try:
+        from ipykernel.connect import get_connection_file
+
+        connection_dir = str(Path(get_connection_file()).parent)
+    except Exception:  # not in a kernel: no app, or no connection file
+        return dirs
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    if connection_dir != jupyter_runtime_dir():
+        dirs.append(connection_dir)
+    return dirs
+
+
+def _proxy_enabled(server: JupyterServer) -> bool:
+    setting = os.environ.get("KERNEL_EXT_PROXY", "").strip().lower()
+    if setting in ("1", "true", "yes", "on"):
+        return True
+    return _server_has_proxy(server)
+
+
+@functools.cache
+def _server_has_proxy(server: JupyterServer) -> bool:
+    # The kernel's environment may differ from the server's, so ask the server: the
+    # extension's `server-proxy/servers-info` route exists (401/403 without a token) or not (404).
+    if server.url:
+        try:
+            probe = httpx.get(f"{server.url.rstrip('/')}/server-proxy/servers-info", timeout=1.0)
+        except httpx.HTTPError:
+            pass
+        else:
+            return probe.status_code != 404
+    return importlib.util.find_spec("jupyter_server_proxy") is not None
+
+
+def _is_local(host: str) -> bool:
+    if host in _LOOPBACK_OR_ANY:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _url_host(host: str) -> str:
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
+# ---------------------------------------------------------------- requests through the proxy
+
+
+def root_path_for(scope: MutableMapping[str, Any]) -> str:
+    """The prefix a proxy says it stripped (`X-Forwarded-Prefix`), or '' if none/unsafe."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() in _PREFIX_HEADERS:
+            prefix = value.decode("latin-1").strip()
+            if _PREFIX.fullmatch(prefix):
+                return prefix.rstrip("/")
+    return ""
+
+
+def apply_forwarded_prefix(scope: MutableMapping[str, Any]) -> None:
+    """Make an HTTP/WebSocket scope that came through the proxy look like `uvicorn --root-path`:
+    `root_path` is the prefix and `path` includes it, so routing, `url_for` and FastAPI's docs
+    (`root_path + openapi_url`) all see the URL the browser used."""
+    if scope.get("type") not in ("http", "websocket") or scope.get("root_path"):
+        return
+    prefix = root_path_for(scope)
+    if not prefix:
+        return
+    scope["root_path"] = prefix
+    scope["path"] = prefix + scope["path"]
+    if scope.get("raw_path") is not None:
+        scope["raw_path"] = prefix.encode("latin-1") + scope["raw_path"]
