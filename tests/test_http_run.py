@@ -354,3 +354,37 @@ def test_display_without_the_shared_renderer(server: Server, monkeypatch) -> Non
     result, _ = run(server, "GET /items/1")
     assert "item1" in result._repr_html_()
     assert repr(result).startswith(f"GET {server.url}/items/1\nHTTP 200 OK · ")
+
+
+def test_the_magic_in_a_real_kernel(kernel) -> None:
+    setup = kernel.run(
+        "%load_ext kernel_ext\n"
+        "from fastapi import FastAPI\n"
+        "app = FastAPI()\n"
+        "@app.get('/items/{item_id}')\n"
+        "def item(item_id: int) -> dict:\n"
+        "    return {'id': item_id, 'name': f'item{item_id}'}\n"
+    )
+    assert setup.status == "ok", setup.traceback
+    ok = kernel.run("%%http -o r --expect 200 '{\"id\": 1}'\n@n = 1\nGET /items/{{n}}")
+    assert ok.status == "ok", ok.traceback
+    assert "item1" in ok.html and "HTTP 200 OK" in ok.text
+    assert kernel.value("r.json()") == {"id": 1, "name": "item1"}
+
+    # A failing expectation fails the cell (nbmake sees the error) with one line, no traceback.
+    failed = kernel.run('%%http --expect 200 \'{"name": "x"}\'\nGET /items/2')
+    assert failed.status == "error"
+    assert failed.error["ename"] == "HttpExpectationError"
+    assert failed.traceback == (
+        "HttpExpectationError: GET /items/2: status 200 as expected, but the body differs at "
+        '$.name: expected "x", got "item2"'
+    )
+    assert kernel.value("_http.json()['id']") == 2  # stored all the same
+
+    malformed = kernel.run("%%http\nGET /items/3\n\n###\nGTE /items/4")
+    assert malformed.status == "error"
+    assert malformed.traceback == (
+        "HttpSyntaxError: line 5: unknown HTTP method 'GTE' (expected one of GET, POST, PUT, "
+        "PATCH, DELETE, HEAD, OPTIONS, ...)\n    GTE /items/4"
+    )
+    assert kernel.value("_http.json()['id']") == 2  # nothing was sent
