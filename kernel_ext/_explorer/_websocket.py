@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import queue
 import threading
@@ -10,6 +11,14 @@ from typing import Any
 
 from websockets.exceptions import ConnectionClosed, InvalidStatus, WebSocketException
 from websockets.sync.client import ClientConnection, connect
+
+# websockets ≥ 17 wants `legacy=True` to return the connection directly (no warning), and
+# `proxy=None` keeps an HTTP(S)_PROXY in the environment away from the local server.
+_CONNECT_OPTIONS = {
+    name: value
+    for name, value in (("legacy", True), ("proxy", None))
+    if name in inspect.signature(connect).parameters
+}
 
 Message = str | bytes
 LogEntry = tuple[str, str]  # ("→" | "←" | "·", text)
@@ -34,7 +43,7 @@ class WebSocketSession:
         """Open a connection; returns an error message instead of raising."""
         self.close()
         try:
-            self._conn = connect(url, additional_headers=headers, open_timeout=timeout)
+            self._conn = connect(url, additional_headers=headers, open_timeout=timeout, **_CONNECT_OPTIONS)
         except InvalidStatus as error:
             return self._fail(f"Handshake rejected with HTTP {error.response.status_code}: {url}")
         except (OSError, TimeoutError, WebSocketException) as error:
