@@ -24,7 +24,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -409,8 +409,9 @@ class Resolver:
         self.variables = variables
         self.externals = externals
 
-    def check(self, http: HttpFile) -> None:
-        earlier: set[str] = set()
+    def check(self, http: HttpFile, earlier_names: Iterable[str] = ()) -> None:
+        """`earlier_names`: named responses from before this text (e.g. previous cells)."""
+        earlier = set(earlier_names)
         for spec in http.requests:
             for template in spec.templates():
                 self._substitute(template, None, earlier, ())

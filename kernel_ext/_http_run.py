@@ -5,6 +5,10 @@ request) compare the status (`200`, or a class such as `2xx`) and, optionally, t
 *subset*: every key of an expected object must be present with a matching value (extra keys are
 fine); an expected list matches the actual list's first items position by position (a longer
 actual list is fine, so `[]` matches any list); other values must be equal, and `true`/`1` differ.
+
+Within a cell, requests share cookies and follow redirects (`# @no-redirect` turns that off). A
+JSON body without a `Content-Type` is sent as `application/json`. Responses named with
+`# @name` stay available to later cells, as REST Client keeps them for the whole file.
 """
 
 from __future__ import annotations
@@ -141,9 +145,12 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise HttpUsageError(f"{message}\n{self.format_usage().strip()}")
 
+    def print_help(self, file: Any = None) -> None:
+        pass  # `-h`: `exit` below shows the help instead, as the cell's message
+
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
-        # `-h` already printed the help; stop without SystemExit reaching IPython.
-        raise HttpUsageError(message or "see the help above")
+        # Never let SystemExit reach IPython.
+        raise HttpUsageError(message or self.format_help())
 
 
 def http_arg_parser() -> argparse.ArgumentParser:
@@ -332,9 +339,11 @@ class _Prepared:
     expect: Expectation | None
 
 
-def prepare(http: HttpFile, user_ns: Mapping[str, Any]) -> list[_Prepared]:
+def prepare(
+    http: HttpFile, user_ns: Mapping[str, Any], earlier: Mapping[str, httpx.Response]
+) -> list[_Prepared]:
     """Check the whole cell before anything is sent."""
-    Resolver(http.variables, user_ns).check(http)
+    Resolver(http.variables, user_ns).check(http, earlier)
     return [_Prepared(spec, _cell_expectation(spec.expect)) for spec in http.requests]
 
 
@@ -356,17 +365,36 @@ def send_requests(
     timeout: float = DEFAULT_TIMEOUT,
     into: HttpCellResult | None = None,
 ) -> HttpCellResult:
-    """Send every request in order; responses named with `# @name` feed later `{{...}}`."""
-    prepared = prepare(http, user_ns)
+    """Send every request in order; responses named with `# @name` feed later `{{...}}`,
+    in this cell and, through `remembered_responses(user_ns)`, in later cells."""
+    named = remembered_responses(user_ns)
+    prepared = prepare(http, user_ns, named)
     result = into if into is not None else HttpCellResult()
     resolver = Resolver(http.variables, user_ns)
     with httpx.Client(timeout=timeout, verify=_ssl_context()) as client:
         for item in prepared:
-            request = _build(client, item.spec, resolver, result.named, base_url)
+            request = _build(client, item.spec, resolver, named, base_url)
             response, elapsed_ms = _send(client, request, item.spec)
             result.exchanges.append(Exchange(item.spec, response, elapsed_ms))
+            if item.spec.name is not None:
+                named[item.spec.name] = response
             _check(item.expect, response)
     return result
+
+
+# Named responses per user namespace (one per kernel), like REST Client keeps them per file.
+_REMEMBERED: dict[int, tuple[Mapping[str, Any], dict[str, httpx.Response]]] = {}
+_REMEMBERED_NAMESPACES = 8
+
+
+def remembered_responses(user_ns: Mapping[str, Any]) -> dict[str, httpx.Response]:
+    """The latest response for each `# @name`, across the cells run with this namespace."""
+    entry = _REMEMBERED.get(id(user_ns))
+    if entry is None or entry[0] is not user_ns:
+        while len(_REMEMBERED) >= _REMEMBERED_NAMESPACES:
+            del _REMEMBERED[next(iter(_REMEMBERED))]
+        entry = _REMEMBERED[id(user_ns)] = (user_ns, {})
+    return entry[1]
 
 
 @functools.cache

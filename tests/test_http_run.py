@@ -138,6 +138,18 @@ def test_login_then_authorized_request(server: Server) -> None:
     assert result.named.keys() == {"login"}
 
 
+def test_named_responses_carry_over_to_later_cells(server: Server) -> None:
+    user_ns = {"password": "secret"}
+    login = LOGIN.split("###")[0]
+    run_http_cell("", login, base_url=server.url, user_ns=user_ns)
+    me = "GET /users/me\nAuthorization: Bearer {{login.response.body.$.access_token}}"
+    result = run_http_cell("", me, base_url=server.url, user_ns=user_ns)
+    assert result.json()["name"] == "alice"
+    # Another namespace (another kernel) does not see them.
+    with pytest.raises(HttpVariableError, match="no earlier request is named that"):
+        run_http_cell("", me, base_url=server.url, user_ns={})
+
+
 def test_output_name_and_several_requests(server: Server) -> None:
     cell = "GET /items/1\n\n###\n/items/2\n###\nGET /items/3 HTTP/1.1\n"
     result, ns = run(server, cell, "-o items")
@@ -329,9 +341,12 @@ def test_display(server: Server) -> None:
     assert not hasattr(result, "_repr_markdown_")
 
 
-def test_help_text_lists_the_options() -> None:
+def test_help_text_lists_the_options(server: Server) -> None:
     text = http_arg_parser().format_help()
     assert all(option in text for option in ("--output", "--expect", "--timeout"))
+    with pytest.raises(HttpUsageError) as info:
+        run(server, "GET /items/1", "-h")
+    assert str(info.value) == text
 
 
 @pytest.mark.parametrize(
