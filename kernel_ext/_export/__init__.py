@@ -88,13 +88,13 @@ def export_cells(
     """Export from cells in execution order: `Cell`s, `(source, tags)` pairs or sources."""
     from ._cells import as_cells
 
-    return _export(as_cells(cells), Path(out_dir), force, "the notebook", app_name)
+    return _export(as_cells(cells), Path(out_dir), force, "", app_name)
 
 
 def export_session(session: Any, out_dir: str | Path, force: bool = False) -> ExportResult:
     """`%api export DIR`: the cells this kernel has run, as `track_cells` recorded them."""
     shell = session.shell
-    return _export(history_cells(shell), Path(out_dir), force, "the notebook", session.app_name)
+    return _export(history_cells(shell), Path(out_dir), force, "", session.app_name)
 
 
 # --- the kernel's history ----------------------------------------------------------------------

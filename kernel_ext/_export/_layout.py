@@ -450,7 +450,7 @@ def _local_imports(
     imported[module] = set(wanted)
     return [
         f"from app.{source} import {', '.join(sorted(names))}"
-        for source, names in sorted(wanted.items(), key=lambda kv: (_rank(kv[0]), kv[0]))
+        for source, names in sorted(wanted.items())
     ]
 
 

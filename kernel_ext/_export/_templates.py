@@ -88,11 +88,14 @@ def readme(
     total: int,
 ) -> str:
     tree = "\n".join(f"    {path}" for path in files)
+    title = source.removesuffix(".ipynb") if source else "app"
+    origin = f"`{source}`" if source else "a notebook"
     text = f"""\
-# {source}: the app, exported
+# {title}
 
-Exported by `kernel_ext` from `{source}`: the {exported} of {total} code cells that build the app,
-latest definitions only. Probes, asserts and magics were left in the notebook.
+A FastAPI app exported by `kernel_ext` from {origin}: the {exported} of {total} code cells
+that build the app, with only the latest definition of anything redefined. Probes, asserts
+and magics stayed in the notebook.
 
 ```
 {tree}
