@@ -21,14 +21,14 @@ from __future__ import annotations
 import functools
 import importlib.util
 import ipaddress
+import json
 import os
 import re
+import sys
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 # A path prefix we are willing to put into pages: segments of URL-safe characters only,
 # so a forged header cannot inject markup into the docs page.
@@ -76,6 +76,8 @@ def absolute_proxy_url(port: int, host: str = "127.0.0.1") -> str | None:
     prefix = proxy_prefix(port, host)
     if server is None or prefix is None or not server.url:
         return None
+    import httpx
+
     origin = httpx.URL(server.url).copy_with(path="/", query=None, fragment=None)
     return str(origin).rstrip("/") + prefix + "/"
 
@@ -113,31 +115,34 @@ def _parent_pids() -> set[int]:
 
 
 def _running_servers() -> list[dict[str, Any]]:
-    try:
-        from jupyter_server.serverapp import list_running_servers
-    except ImportError:
-        return []
+    """What `jupyter_server.serverapp.list_running_servers` reads, without importing it
+    (that import takes seconds: jupyter_events builds a URI grammar)."""
     servers: list[dict[str, Any]] = []
     for runtime_dir in _runtime_dirs():
-        try:
-            servers.extend(list_running_servers(runtime_dir))
-        except OSError:
-            continue
+        for path in sorted(Path(runtime_dir).glob("jpserver-*.json")):
+            try:
+                info = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # being written, or unreadable
+            if isinstance(info, dict) and isinstance(info.get("pid"), int):
+                servers.append(info)
     return servers
 
 
-def _runtime_dirs() -> list[str | None]:
+def _runtime_dirs() -> list[str]:
     """The default runtime dir, and the one holding this kernel's connection file."""
-    dirs: list[str | None] = [None]
+    from jupyter_core.paths import jupyter_runtime_dir
+
+    dirs = [jupyter_runtime_dir()]
+    if "ipykernel" not in sys.modules:
+        return dirs  # not in a kernel, and importing ipykernel is slow
     try:
         from ipykernel.connect import get_connection_file
 
         connection_dir = str(Path(get_connection_file()).parent)
     except Exception:  # not in a kernel: no app, or no connection file
         return dirs
-    from jupyter_core.paths import jupyter_runtime_dir
-
-    if connection_dir != jupyter_runtime_dir():
+    if connection_dir not in dirs:
         dirs.append(connection_dir)
     return dirs
 
@@ -154,6 +159,8 @@ def _server_has_proxy(server: JupyterServer) -> bool:
     # The kernel's environment may differ from the server's, so ask the server: the
     # extension's `server-proxy/servers-info` route exists (401/403 without a token) or not (404).
     if server.url:
+        import httpx
+
         try:
             probe = httpx.get(f"{server.url.rstrip('/')}/server-proxy/servers-info", timeout=1.0)
         except httpx.HTTPError:
