@@ -22,8 +22,9 @@ def load_ipython_extension(ipython: Any) -> None:
     session.open()
     ipython.register_magics(ApiMagics)
     atexit.register(session.stop)
+    sock, Session.handover = Session.handover, None
     try:
-        session.start()
+        session.start(sock=sock)
     except ServerError as exc:
         # The extension stays loaded so `%api start --port N` can try again.
         session.last_error = str(exc)
@@ -42,4 +43,14 @@ def unload_ipython_extension(ipython: Any) -> None:
         for name in names:
             if magics is None or getattr(table.get(name), "__self__", None) is magics:
                 table.pop(name, None)
-    session.close()
+    session.close(keep_socket=_reloading())
+
+
+def _reloading() -> bool:
+    """Whether IPython's %reload_ext called us: then the port stays bound for the new instance."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code.co_name == "reload_extension" and "IPython" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False

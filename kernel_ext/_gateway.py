@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ._fastapi_private import call_with_stack
 from ._lifespan import Lifespan
+from ._proxy import apply_forwarded_prefix
 
 # True while our server handles a request; the request log routes output by it.
 in_request: contextvars.ContextVar[bool] = contextvars.ContextVar("kernel_ext_in_request", default=False)
@@ -46,6 +47,7 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return  # each app's lifespan is driven by the session, not by uvicorn
+        apply_forwarded_prefix(scope)  # behind jupyter-server-proxy: /docs must find openapi.json
         served = self.current  # read once: a swap mid-request must not mix two apps
         token = in_request.set(True)
         try:

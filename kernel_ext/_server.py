@@ -13,7 +13,7 @@ import errno
 import os
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, TypeVar
 
 import uvicorn
@@ -92,13 +92,25 @@ class ServerThread:
         self.server: uvicorn.Server | None = None
         self.error: str | None = None
         self._thread: threading.Thread | None = None
+        self._sock: socket.socket | None = None
 
     @property
     def running(self) -> bool:
         return self._thread is not None and self._thread.is_alive() and self.server is not None
 
-    def start(self, timeout: float = 10.0) -> None:
-        sock = bind_for(self.host, self.requested_port)
+    def start(
+        self,
+        timeout: float = 10.0,
+        *,
+        before_serving: Callable[[], Awaitable[None]] | None = None,
+        sock: socket.socket | None = None,
+    ) -> None:
+        """Bind (or take over `sock`), then serve. `before_serving` runs on the server's loop
+        before the first request is accepted; connections wait in the listen backlog meanwhile.
+        """
+        if sock is None:
+            sock = bind_for(self.host, self.requested_port)
+        self._sock = sock
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,
@@ -111,18 +123,25 @@ class ServerThread:
         self.loop = _new_loop()
         started = threading.Event()
         self._thread = threading.Thread(
-            target=self._serve, args=(sock, started), name="kernel_ext-server", daemon=True
+            target=self._serve, args=(sock, started, before_serving), name="kernel_ext-server", daemon=True
         )
         self._thread.start()
         if not started.wait(timeout) or not self.server.started:
             self.stop()
             raise ServerError(self.error or f"The server did not start within {timeout:.0f} s.")
 
-    def _serve(self, sock: socket.socket, started: threading.Event) -> None:
+    def _serve(
+        self,
+        sock: socket.socket,
+        started: threading.Event,
+        before_serving: Callable[[], Awaitable[None]] | None,
+    ) -> None:
         assert self.loop is not None and self.server is not None
         asyncio.set_event_loop(self.loop)
         watcher = self.loop.create_task(self._signal_when_started(started))
         try:
+            if before_serving is not None:
+                self.loop.run_until_complete(before_serving())
             self.loop.run_until_complete(self.server.serve(sockets=[sock]))
         except BaseException as exc:  # includes uvicorn's SystemExit: it must end here
             self.error = f"The server stopped: {type(exc).__name__}: {exc}"
@@ -145,12 +164,19 @@ class ServerThread:
         assert self.loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def stop(self, timeout: float = STOP_GRACE_SECONDS + 0.5) -> None:
+    def stop(
+        self, timeout: float = STOP_GRACE_SECONDS + 0.5, *, keep_socket: bool = False
+    ) -> socket.socket | None:
+        """Stop serving. With keep_socket, return a duplicate of the listening socket, so a
+        successor can take over the port while new connections wait in the backlog."""
         if self.server is None or self._thread is None:
-            return
+            return None
+        kept = self._sock.dup() if keep_socket and self._sock is not None else None
         self.server.should_exit = True
         self._thread.join(timeout)
         if self._thread.is_alive():
             self.server.force_exit = True
             self._thread.join(1.0)
         self.server = None
+        self._sock = None
+        return kept

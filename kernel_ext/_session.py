@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import time
 import traceback
 import warnings
@@ -21,7 +23,9 @@ LIFESPAN_TIMEOUT = 30.0
 
 class Session:
     current: ClassVar[Session | None] = None
-    last_port: ClassVar[int | None] = None  # survives %reload_ext, which re-imports only __init__
+    # Class attributes survive %reload_ext, which re-imports only the package's __init__.
+    last_port: ClassVar[int | None] = None
+    handover: ClassVar[socket.socket | None] = None  # the listening socket, kept across a reload
 
     def __init__(self, shell: Any, app_name: str = "app") -> None:
         self.shell = shell
@@ -43,15 +47,17 @@ class Session:
         self.shell.events.register("post_run_cell", self.post_run_cell)
         Session.current = self
 
-    def close(self) -> None:
-        self.stop()
+    def close(self, *, keep_socket: bool = False) -> None:
+        Session.handover = self.stop(keep_socket=keep_socket)
         self.shell.events.unregister("post_run_cell", self.post_run_cell)
         self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
         self._capture.uninstall()
         if Session.current is self:
             Session.current = None
 
-    def start(self, port: int | None = None, host: str | None = None) -> None:
+    def start(
+        self, port: int | None = None, host: str | None = None, *, sock: socket.socket | None = None
+    ) -> None:
         """Start serving; raises ServerError with a one-line reason when it can't."""
         if self.server is not None and self.server.running:
             raise ServerError(f"The server is already running at {self.base_url}; %api stop first.")
@@ -63,32 +69,44 @@ class Session:
                 "can call your API.",
                 stacklevel=2,
             )
-        if port is None and not os.environ.get(PORT_ENV) and Session.last_port is not None:
+        if sock is None and port is None and not os.environ.get(PORT_ENV) and Session.last_port:
             port = _free_or_none(self.host, Session.last_port)
+        candidate = self._candidate()
+        problems: list[str] = []
+
+        async def serve_app_first() -> None:
+            # Runs before the first request is accepted: no 503 while an app is defined.
+            problem = await self._swap_to(candidate)
+            if problem:
+                problems.append(problem)
+
         server = ServerThread(self.gateway, host=self.host, port=port)
-        server.start()
+        server.start(before_serving=serve_app_first, sock=sock)
         self.server = server
         Session.last_port = server.port
         self.last_error = None
-        self._sync_app(force=True)
+        self.reloader.attach(self.served_app() or candidate)
+        for problem in problems:
+            self._report(problem)
 
-    def stop(self) -> None:
+    def stop(self, *, keep_socket: bool = False) -> socket.socket | None:
+        """Stop serving (the app's lifespan shuts down first). keep_socket: see ServerThread.stop."""
         server, self.server = self.server, None
         if server is None:
-            return
+            return None
         served = self.gateway.current
         if served is not None and server.running:
             try:
                 server.call(served.lifespan.shutdown(), timeout=LIFESPAN_TIMEOUT)
             except Exception as exc:
                 self._report(f"the app's lifespan shutdown failed: {exc}")
-        self.gateway.current = None
-        server.stop()
+        kept = server.stop(keep_socket=keep_socket)
+        self.gateway.current = None  # after the stop, so requests in flight never see a 503
+        return kept
 
     def restart(self) -> None:
-        port = self.port
-        self.stop()
-        self.start(port=port)
+        """Stop and start again; the port stays bound throughout, so no connection is refused."""
+        self.start(sock=self.stop(keep_socket=True))
 
     @property
     def running(self) -> bool:
@@ -130,40 +148,49 @@ class Session:
     def serve(self, name: str) -> None:
         """Serve the object bound to `name` in the notebook instead of `app`."""
         self.gateway.app_name = name
-        self._sync_app(force=True)
+        self._sync_app()
         self._notify()
 
-    def _sync_app(self, force: bool = False) -> bool:
-        """Serve whatever the app name is bound to now. True if that changed."""
+    def _candidate(self) -> Any | None:
         candidate = self.shell.user_ns.get(self.app_name)
-        if candidate is not None and not callable(candidate):
-            candidate = None
-        served = self.gateway.current
-        if not force and (served.app if served else None) is candidate:
-            return False
-        if served is not None and served.app is candidate:
+        return candidate if callable(candidate) else None
+
+    def _sync_app(self) -> bool:
+        """Serve whatever the app name is bound to now. True if that changed."""
+        candidate = self._candidate()
+        if candidate is self.served_app():
             return False
         if self.server is None or not self.server.running:
             self.reloader.attach(candidate)
             return True
+        problem = self.server.call(self._swap_to(candidate), timeout=2 * LIFESPAN_TIMEOUT + 5)
+        if problem:
+            self._report(problem)
+        if self.served_app() is not candidate:
+            return False
+        self.reloader.attach(candidate)
+        return True
+
+    async def _swap_to(self, candidate: Any | None) -> str | None:
+        """On the server's loop: start the new app's lifespan, switch, shut the old one down.
+
+        Returns a problem to report, or None. A new app whose startup fails is not served.
+        """
+        old = self.gateway.current
         new = Served(candidate, build_stack(candidate)) if candidate is not None else None
         if new is not None and hasattr(candidate, "router"):
             try:
-                self.server.call(new.lifespan.startup(), timeout=LIFESPAN_TIMEOUT)
+                await asyncio.wait_for(new.lifespan.startup(), LIFESPAN_TIMEOUT)
             except (LifespanError, TimeoutError) as exc:
-                self._report(
-                    f"the new {self.app_name}'s lifespan failed at startup ({exc}); "
-                    "the previous app keeps serving."
-                )
-                return False
+                keeps = "the previous app keeps serving" if old else "nothing is served"
+                return f"the new {self.app_name}'s lifespan failed at startup ({exc}); {keeps}."
         self.gateway.current = new
-        self.reloader.attach(candidate)
-        if served is not None:
+        if old is not None:
             try:
-                self.server.call(served.lifespan.shutdown(), timeout=LIFESPAN_TIMEOUT)
+                await asyncio.wait_for(old.lifespan.shutdown(), LIFESPAN_TIMEOUT)
             except Exception as exc:
-                self._report(f"the previous app's lifespan shutdown failed: {exc}")
-        return True
+                return f"the previous app's lifespan shutdown failed: {exc}"
+        return None
 
     # --- listeners ----------------------------------------------------------------------------
 

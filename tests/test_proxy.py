@@ -305,10 +305,6 @@ def test_kernel_ext_api_through_the_proxy(jupyter: Jupyter, kernel_app_port: int
     assert response.status_code == 200 and response.json() == {"id": 5}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the gateway must call kernel_ext._proxy.apply_forwarded_prefix(scope) (lead)",
-)
 def test_kernel_ext_docs_through_the_proxy(jupyter: Jupyter, kernel_app_port: int) -> None:
     docs = jupyter.get(f"proxy/{kernel_app_port}/docs")
     assert docs.status_code == 200
