@@ -46,7 +46,21 @@ class Kernel:
         self.manager = KernelManager(kernel_name="python3")
         self.env = env
 
-    def start(self) -> Kernel:
+    def start(self, attempts: int = 3) -> Kernel:
+        # jupyter_client picks the kernel's zmq ports by bind-and-close; kernels starting at
+        # once under xdist sometimes collide, and the kernel dies. Try again with new ports.
+        for attempt in range(attempts):
+            try:
+                return self._start()
+            except RuntimeError:
+                if self.manager.has_kernel:
+                    self.manager.shutdown_kernel(now=True)
+                self.manager = KernelManager(kernel_name="python3")
+                if attempt == attempts - 1:
+                    raise
+        return self
+
+    def _start(self) -> Kernel:
         kwargs = {"env": self.env} if self.env else {}
         self.manager.start_kernel(**kwargs)
         self.client = self.manager.blocking_client()
