@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
 import traceback
@@ -543,8 +544,12 @@ class Explorer:
 
     def _suggest(self, path: str) -> str:
         same_path = [f"{m} {p}" for (m, p) in self._operations if p == path]
-        if same_path:
-            return f"Did you mean: {', '.join(same_path)}?"
+        close = same_path or [
+            f"{m} {p}" for (m, p) in self._operations
+            if p in difflib.get_close_matches(path, [p for _, p in self._operations], n=3)
+        ]
+        if close:
+            return f"Did you mean: {', '.join(close)}?"
         return f"{len(self._operations)} operations; see ex.operations."
 
     # --- output -------------------------------------------------------------------------------

@@ -80,7 +80,6 @@ class Sender:
 
     @property
     def client(self) -> httpx.Client:
-        # Created on first use: loading the CA certificates costs ~100 ms of the build budget.
         if self._client is None:
             self._transport = _TeeTransport()
             self._client = httpx.Client(
@@ -133,13 +132,16 @@ def _what(request: httpx.Request) -> str:
 
 class _TeeTransport(httpx.BaseTransport):
     def __init__(self) -> None:
-        # No keep-alive: the in-kernel server restarts and drops connections after a 500, and a
-        # stale pooled connection would turn the next send into a spurious "connection reset".
-        self._inner = httpx.HTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
+        self._plain = _transport(verify=False)  # plain http needs no certificates
+        self._secure: httpx.HTTPTransport | None = None  # loading CA certificates takes ~100 ms
         self.on_stream: StreamStart | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
+        if request.url.scheme == "https":
+            self._secure = self._secure or _transport(verify=True)
+            response = self._secure.handle_request(request)
+        else:
+            response = self._plain.handle_request(request)
         if self.on_stream is None or not _is_streamed(response):
             return response
         on_chunk = self.on_stream(response)
@@ -152,7 +154,15 @@ class _TeeTransport(httpx.BaseTransport):
         )
 
     def close(self) -> None:
-        self._inner.close()
+        self._plain.close()
+        if self._secure is not None:
+            self._secure.close()
+
+
+def _transport(verify: bool) -> httpx.HTTPTransport:
+    # No keep-alive: the in-kernel server restarts and drops connections after a 500, and a
+    # stale pooled connection would turn the next send into a spurious "connection reset".
+    return httpx.HTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def _is_streamed(response: httpx.Response) -> bool:

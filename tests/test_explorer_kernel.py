@@ -1,0 +1,74 @@
+"""The explorer inside a real kernel, driven like JupyterLab drives widgets: over comm messages."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from tests.kernel import Kernel
+
+APP = """
+from fastapi import FastAPI
+app = FastAPI()
+
+@app.get("/items/{item_id}", tags=["items"])
+def read_item(item_id: int, q: str | None = None):
+    return {"item_id": item_id, "q": q}
+"""
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def comm_msg(kernel: Kernel, comm_id: str, data: dict[str, Any]) -> None:
+    """What the front end sends when the user edits or clicks a widget."""
+    msg = kernel.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+    kernel.client.shell_channel.send(msg)
+
+
+def eventually(kernel: Kernel, expression: str, expected: Any, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while (value := kernel.value(expression)) != expected:
+        assert time.monotonic() < deadline, f"{expression} stayed {value!r}, expected {expected!r}"
+        time.sleep(0.1)
+
+
+def test_explorer_in_a_kernel(kernel: Kernel) -> None:
+    assert kernel.run("%load_ext kernel_ext").status == "ok"
+    assert kernel.run(APP).status == "ok"
+    shown = kernel.run("import kernel_ext\nex = kernel_ext.explore()\nex")
+    assert shown.status == "ok", shown.traceback
+    assert any(WIDGET_VIEW in o["content"].get("data", {}) for o in shown.outputs)
+
+    reply = kernel.run(
+        "ex.select('GET', '/items/{item_id}')\nex.set(item_id=3, q='k')\nprint(ex.send().json())"
+    )
+    assert reply.status == "ok", reply.traceback
+    assert reply.stdout.strip() == "{'item_id': 3, 'q': 'k'}"
+
+    # The user types 41 into item_id and clicks Send, in the browser.
+    item_id = kernel.value("ex.form.find('item_id').typed.model_id")
+    send = kernel.value("ex.send_button.model_id")
+    comm_msg(kernel, item_id, {"method": "update", "state": {"value": 41}, "buffer_paths": []})
+    comm_msg(kernel, send, {"method": "custom", "content": {"event": "click"}})
+    eventually(kernel, "ex.response.json()", {"item_id": 41, "q": "k"})
+    assert kernel.value("ex.output_text.startswith('HTTP 200 OK · ')") is True
+
+    # A cell edits the route: the explorer refreshes and keeps what was typed.
+    edit = kernel.run(
+        "@app.get('/items/{item_id}', tags=['items'])\n"
+        "def read_item(item_id: int, q: str | None = None, extra: int = 1):\n"
+        "    return {'item_id': item_id, 'q': q, 'extra': extra}"
+    )
+    assert edit.status == "ok", edit.traceback
+    assert kernel.value("ex.values") == {"item_id": 41, "q": "k", "extra": None}
+
+    # Failures land in the explorer, not in the cell.
+    failed = kernel.run("ex.timeout = 0.001\nex.send_button.click()\nex.timeout = 10")
+    assert failed.status == "ok" and failed.error is None
+    assert kernel.value("ex.output_text.startswith('Error: ')") is True
+
+    # A user mistake is one line, not a traceback through the explorer.
+    mistake = kernel.run("ex.select('GET', '/itemz/{item_id}')")
+    assert mistake.status == "error"
+    assert mistake.traceback == (
+        "ExplorerError: No operation GET /itemz/{item_id}. Did you mean: GET /items/{item_id}?"
+    )
