@@ -42,15 +42,25 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
         return True
 
 
-def start_kernel(port: int | None = None) -> Kernel:
+def start_kernel(port: int | None = None, cwd: str | None = None) -> Kernel:
     """A fresh kernel whose server will listen on `port` (a free one by default)."""
     env = {**os.environ, "KERNEL_EXT_PORT": str(port if port is not None else free_port())}
     try:
-        return Kernel(env=env).start()
+        return _start(Kernel(env=env), cwd)
     except RuntimeError:
         # jupyter_client picks the kernel's zmq ports by bind-and-close; kernels starting at the
         # same moment on other workers can take one first ("Kernel died before replying").
-        return Kernel(env=env).start()
+        return _start(Kernel(env=env), cwd)
+
+
+def _start(kernel: Kernel, cwd: str | None) -> Kernel:
+    if cwd is None:
+        return kernel.start()
+    kernel.manager.start_kernel(env=kernel.env, cwd=cwd)
+    kernel.client = kernel.manager.blocking_client()
+    kernel.client.start_channels()
+    kernel.client.wait_for_ready(timeout=60)
+    return kernel
 
 
 @contextlib.contextmanager

@@ -1,0 +1,116 @@
+"""schemathesis against the OpenAPI of every notebook app, served in-kernel.
+
+Notebooks are discovered when the tests are collected. Each runs top to bottom in a fresh kernel
+(in a copy of notebooks/, so files it writes stay out of the repo), except its trailing clean-up
+cells (closing clients, dropping tables; or any cell tagged `teardown`), then schemathesis
+generates inputs for every operation of the app it serves: no route may answer 500.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.reliability._kernel import start_kernel
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
+MAX_EXAMPLES = 8
+TIME_LIMIT = 240  # seconds for one notebook's fuzz run: a hang detector, not a budget
+
+# Operations whose point is to answer 500 (a notebook demonstrating unhandled errors):
+# {notebook: {"GET /path", ...}}, each with its reason in a comment.
+EXPECTED_500: dict[str, set[str]] = {
+    # Shows that a response failing its response_model is a 500 with the traceback in the log.
+    "13_response_models.ipynb": {"GET /items/broken"},
+}
+TEARDOWN = re.compile(
+    r"\.close\(\)|drop_all|\.dispose\(\)|\.cleanup\(\)|rmtree|\.unlink\(|%api stop|%unload_ext"
+)
+
+
+def notebook_ids() -> list[str]:
+    return sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+
+
+def code_cells(notebook: Path) -> list[tuple[str, bool]]:
+    """(source, may_raise) for each code cell, without the trailing clean-up cells."""
+    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
+    while cells and _is_teardown(cells[-1]):
+        cells.pop()
+    return [
+        ("".join(c["source"]), "raises-exception" in c.get("metadata", {}).get("tags", [])) for c in cells
+    ]
+
+
+def _is_teardown(cell: dict[str, Any]) -> bool:
+    source = "".join(cell["source"])
+    tags = cell.get("metadata", {}).get("tags", [])
+    return "teardown" in tags or ("@app" not in source and bool(TEARDOWN.search(source)))
+
+
+@pytest.mark.parametrize("name", notebook_ids())
+def test_no_500_on_generated_input(name: str, tmp_path: Path) -> None:
+    workdir = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    kernel = start_kernel(cwd=str(workdir))
+    try:
+        for source, may_raise in code_cells(workdir / name):
+            reply = kernel.run(source, timeout=120)
+            if reply.status != "ok" and not may_raise:
+                pytest.skip(f"{name} does not run here ({reply.traceback.splitlines()[-1:]})")
+        url = kernel.value("__import__('kernel_ext').base_url()")
+        if not httpx.get(url + "/openapi.json", timeout=30).json().get("paths"):
+            pytest.skip(f"{name} serves no HTTP operation to fuzz")
+        failures = fuzz(url, tmp_path)
+    finally:
+        kernel.shutdown()
+    unexpected = {op: text for op, text in failures.items() if op not in EXPECTED_500.get(name, set())}
+    assert not unexpected, "\n\n".join(f"{op}:\n{text}" for op, text in unexpected.items())
+
+
+def fuzz(url: str, tmp_path: Path) -> dict[str, str]:
+    """Run schemathesis; return {"METHOD /path": failure text} for each failing operation."""
+    command = [
+        str(SCHEMATHESIS),
+        "run",
+        f"{url}/openapi.json",
+        "--checks=not_a_server_error",
+        f"--max-examples={MAX_EXAMPLES}",
+        "--phases=examples,fuzzing",
+        "--workers=1",
+        "--request-timeout=20",
+        "--generation-database=none",
+        "--seed=1",
+        "--no-color",
+    ]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT, cwd=tmp_path)
+    if run.returncode == 0:
+        return {}
+    return _failing_operations(run.stdout) or {"(schemathesis)": run.stdout[-4000:] + run.stderr[-2000:]}
+
+
+def _failing_operations(output: str) -> dict[str, str]:
+    """Split schemathesis's FAILURES section into one entry per operation."""
+    failures: dict[str, str] = {}
+    current: str | None = None
+    for line in output.splitlines():
+        if line.startswith("_") and line.strip("_ ").split(" ")[0] in _METHODS:
+            current = line.strip("_ ")
+            failures[current] = ""
+        elif current is not None:
+            if line.startswith("=") and "SUMMARY" in line:
+                break
+            failures[current] += line + "\n"
+    return failures
+
+
+_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE"}
