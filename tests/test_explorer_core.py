@@ -236,3 +236,15 @@ def test_repr_and_display() -> None:
     ex = Explorer(lambda: app, "http://127.0.0.1:9")
     assert repr(ex).startswith(f"<Explorer {len(ex.operations)} operations, ")
     assert "application/vnd.jupyter.widget-view+json" in ex._repr_mimebundle_()
+
+
+def test_a_stopped_server_is_shown_not_raised(server: tuple[FastAPI, str]) -> None:
+    app, _ = server
+
+    def base_url() -> str:
+        raise RuntimeError("The kernel_ext server is not running; %api start starts it.")
+
+    ex = Explorer(lambda: app, base_url)
+    ex.select("GET", "/text")
+    assert ex.send() is None
+    assert ex.output_text == "Error: The kernel_ext server is not running; %api start starts it."

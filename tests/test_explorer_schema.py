@@ -179,3 +179,10 @@ def test_websocket_parameters_come_from_the_path_and_the_signature() -> None:
     assert [(p.name, p.location, p.required) for p in op.params] == [
         ("room", "path", True), ("name", "query", False),
     ]
+
+
+def test_pattern_hint_warns_on_mismatch() -> None:
+    schema = {"type": "string", "pattern": "^[a-z]+$"}
+    assert validate("abc", schema) is None
+    assert validate("ABC", schema) == "must match ^[a-z]+$"
+    assert validate("x", {"type": "string", "pattern": "(?<=unbalanced"}) is None

@@ -272,9 +272,10 @@ class Explorer:
         return self._output_text
 
     def _run(self, spec: RequestSpec) -> Outcome:
-        base_url = self.base_url
         try:
-            request = spec.build(self._sender.client, base_url)
+            request = spec.build(self._sender.client, self.base_url)
+        except RuntimeError as error:  # the server is stopped: base_url has nowhere to point
+            outcome = Outcome(None, 0.0, str(error))
         except Exception as error:  # e.g. a header value httpx rejects
             outcome = Outcome(None, 0.0, f"Could not build the request: {error}")
         else:
@@ -345,7 +346,11 @@ class Explorer:
         if op is None or not op.is_websocket:
             raise ExplorerError("Select a WebSocket route first, e.g. ex.select('WS', '/ws')")
         spec = self.request_spec()
-        url = httpx.URL(spec.url(self._safe_base_url()), params=spec.params or None)
+        try:
+            url = httpx.URL(spec.url(self.base_url), params=spec.params or None)
+        except RuntimeError as error:  # the server is stopped
+            self._show_error(self.ws.fail(str(error)))
+            return False
         ws_url = str(url.copy_with(scheme="wss" if url.scheme == "https" else "ws"))
         headers = dict(spec.headers)
         if spec.basic_auth:

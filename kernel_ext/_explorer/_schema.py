@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
@@ -354,7 +355,16 @@ def _length_problem(value: str, schema: dict[str, Any]) -> str | None:
         return f"must have at least {schema['minLength']} characters"
     if "maxLength" in schema and len(value) > schema["maxLength"]:
         return f"must have at most {schema['maxLength']} characters"
+    if "pattern" in schema and not _matches(schema["pattern"], value):
+        return f"must match {schema['pattern']}"
     return None
+
+
+def _matches(pattern: str, value: str) -> bool:
+    try:
+        return re.search(pattern, value) is not None
+    except re.error:  # an ECMA-only pattern: let the server judge
+        return True
 
 
 def example_for(schema: dict[str, Any], depth: int = 0) -> Any:

@@ -45,9 +45,9 @@ class WebSocketSession:
         try:
             self._conn = connect(url, additional_headers=headers, open_timeout=timeout, **_CONNECT_OPTIONS)
         except InvalidStatus as error:
-            return self._fail(f"Handshake rejected with HTTP {error.response.status_code}: {url}")
+            return self.fail(f"Handshake rejected with HTTP {error.response.status_code}: {url}")
         except (OSError, TimeoutError, WebSocketException) as error:
-            return self._fail(f"Could not connect to {url}: {error}")
+            return self.fail(f"Could not connect to {url}: {error}")
         self._note("·", f"connected to {url}")
         self._thread = threading.Thread(target=self._receive_loop, args=(self._conn,), daemon=True)
         self._thread.start()
@@ -55,13 +55,13 @@ class WebSocketSession:
 
     def send(self, data: Any) -> str | None:
         if self._conn is None:
-            return self._fail("Not connected: call ws_connect() first")
+            return self.fail("Not connected: call ws_connect() first")
         message: Message = data if isinstance(data, str | bytes) else json.dumps(data)
         try:
             self._conn.send(message)
         except (ConnectionClosed, OSError) as error:
             self._conn = None
-            return self._fail(f"Send failed, the connection is closed ({error})")
+            return self.fail(f"Send failed, the connection is closed ({error})")
         self._note("→", _text(message))
         return None
 
@@ -93,7 +93,8 @@ class WebSocketSession:
         if self._conn is conn:
             self._conn = None
 
-    def _fail(self, message: str) -> str:
+    def fail(self, message: str) -> str:
+        """Log an error line and return it."""
         self._note("✗", message)
         return message
 
