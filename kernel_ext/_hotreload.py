@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import types
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,7 +19,8 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Router
 
 from . import _fastapi_private as private
-from ._routes import endpoint_name, middleware_key, rebuild, replaces, route_mentions
+from ._overrides import ChainedOverrides
+from ._routes import endpoint_name, middleware_key, rebuild, replaces, route_key, route_mentions
 from ._types import mentions
 
 _MISSING = object()
@@ -62,6 +64,8 @@ class HotReloader:
         self._stale: dict[int, tuple[Any, str]] = {}  # id(old version) -> (old, name)
         self._stale_types: set[int] = set()
         self._ns_routers: dict[str, Router] = {}
+        self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
+        self._keys: dict[int, tuple[BaseRoute, Hashable]] = {}
         self._cells: dict[str, CellRecord] = {}
         self._warned: set[tuple[str, int]] = set()
         self._nested_warnings: dict[tuple[str, int], str] = {}
@@ -169,10 +173,26 @@ class HotReloader:
             if id(router) in found:
                 continue
             found[id(router)] = router
-            roots.extend(
-                private.included_router_target(r) for r in router.routes if private.is_included_router(r)
-            )
+            roots.extend(self._included_in(router))
         return list(found.values())
+
+    def _included_in(self, router: Router) -> list[Router]:
+        # Every cell pays for this walk; skip it while the route list is the one already seen.
+        routes = router.routes
+        cached = self._includes.get(id(router))
+        if cached is not None and cached[0] is routes and cached[1] == len(routes):
+            return cached[2]
+        targets = [private.included_router_target(r) for r in routes if private.is_included_router(r)]
+        self._includes[id(router)] = (routes, len(routes), targets)
+        return targets
+
+    def _key(self, route: BaseRoute) -> Hashable:
+        cached = self._keys.get(id(route))
+        if cached is not None and cached[0] is route:
+            return cached[1]
+        key = route_key(route, self._names)
+        self._keys[id(route)] = (route, key)
+        return key
 
     def _settle_router(
         self, router: Router, before: list[BaseRoute], record: CellRecord, by_name: bool
@@ -186,19 +206,29 @@ class HotReloader:
             return 0
         record.routes.extend((router, r) for r in new)
         new_ids = {id(r) for r in new}
+        # One cheap pass finds the few old entries that could be replaced; pairs are checked after.
+        keys = {self._key(r) for r in new} - {None}
+        names = {endpoint_name(r) for r in new} - {None} if by_name else set()
+        candidates = [
+            old
+            for old in routes
+            if id(old) not in new_ids
+            and (self._key(old) in keys or (names and endpoint_name(old) in names))
+        ]
         slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry that takes its slot
+        placed: set[int] = set()
         dropped: set[int] = set()
         for entry in new:
-            for old in routes:
-                if id(old) in new_ids or id(old) in dropped:
+            for old in candidates:
+                if id(old) in dropped:
                     continue
                 if replaces(entry, old, self._names) or (by_name and _same_endpoint(entry, old)):
                     dropped.add(id(old))
-                    if id(entry) not in {id(v) for v in slot_of.values()}:
+                    if id(entry) not in placed:
                         slot_of[id(old)] = entry
+                        placed.add(id(entry))
         if not dropped:
             return len(new)
-        placed = {id(v) for v in slot_of.values()}
         settled: list[BaseRoute] = []
         for route in routes:
             if id(route) in slot_of:
@@ -208,6 +238,8 @@ class HotReloader:
             else:
                 settled.append(route)
         self._assign(router, settled)
+        if len(self._keys) > 4 * len(settled) + 1000:
+            self._keys.clear()
         return len(new)
 
     def _assign(self, router: Router, routes: list[BaseRoute]) -> None:
@@ -328,12 +360,14 @@ class HotReloader:
         """
         app = self.app
         assert app is not None
+        if not isinstance(app.dependency_overrides, ChainedOverrides):
+            app.dependency_overrides = ChainedOverrides(app.dependency_overrides)
         overrides = app.dependency_overrides
         for old, name in self._stale.values():
             current = self._current(name)
             if current is _MISSING or current is old or not callable(current):
                 continue
-            existing = overrides.get(old, _MISSING)
+            existing = dict.get(overrides, old, _MISSING)  # this entry itself, not its chain
             if existing is current:
                 continue
             if existing is _MISSING or self._stale.get(id(existing), (None, None))[1] == name:
@@ -352,8 +386,11 @@ def _nests(model: Any, old_id: int) -> bool:
 
 
 def _is_definition(value: Any) -> bool:
-    """Functions and classes: what a re-run cell redefines and routes may still hold."""
-    return isinstance(value, (types.FunctionType, type))
+    """What a re-run cell redefines and routes may still hold: functions, classes, and wrapped
+    callables such as `@lru_cache` or `functools.wraps` decorators."""
+    if isinstance(value, (types.FunctionType, type)):
+        return True
+    return callable(value) and hasattr(value, "__wrapped__")
 
 
 def warn(message: str) -> None:

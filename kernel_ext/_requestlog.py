@@ -58,27 +58,38 @@ class _Formatter(logging.Formatter):
 
 
 class RequestLogHandler(logging.Handler):
-    """Takes uvicorn's records, and other records only when emitted while serving a request."""
+    """Formats records into the request log."""
 
-    def __init__(self, log: RequestLog, *, only_in_request: bool) -> None:
-        super().__init__()
+    def __init__(self, log: RequestLog, level: int = logging.NOTSET) -> None:
+        super().__init__(level)
         self.log = log
-        self.only_in_request = only_in_request
         self.setFormatter(_Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
 
     def emit(self, record: logging.LogRecord) -> None:
-        if self.only_in_request and not in_request.get():
-            if record.levelno >= logging.WARNING and _no_other_root_handlers(self):
-                logging.lastResort.handle(record)  # keep Python's default for cell code
-            return
         try:
             self.log.write(self.format(record))
         except Exception:  # a log line must never break a request
             self.handleError(record)
 
 
-def _no_other_root_handlers(handler: logging.Handler) -> bool:
-    return all(h is handler for h in logging.getLogger().handlers)
+class LastResort(RequestLogHandler):
+    """Python's handler of last resort (used when no handler is configured), made request-aware.
+
+    Not a root handler: that would make `logging.basicConfig()` in a cell a silent no-op. With
+    basicConfig, records reach sys.stderr, which RequestAwareStream routes the same way.
+    """
+
+    def __init__(self, log: RequestLog, previous: logging.Handler | None) -> None:
+        # NOTSET: a logger the user set to INFO shows INFO in the request log even without a
+        # handler; outside requests the previous handler applies its own WARNING threshold.
+        super().__init__(log, logging.NOTSET)
+        self.previous = previous
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if in_request.get():
+            super().emit(record)
+        elif self.previous is not None:
+            self.previous.handle(record)
 
 
 class RequestAwareStream:
@@ -87,12 +98,19 @@ class RequestAwareStream:
     def __init__(self, log: RequestLog, original: TextIO) -> None:
         self.log = log
         self.original = original
+        self._partial: dict[int, str] = {}  # per thread: print() writes a line in pieces
 
     def write(self, text: str) -> int:
-        if in_request.get():
-            self.log.write(text)
-            return len(text)
-        return self.original.write(text)
+        if not in_request.get():
+            return self.original.write(text)
+        thread = threading.get_ident()
+        pending = self._partial.pop(thread, "") + text
+        complete, newline, rest = pending.rpartition("\n")
+        if newline:
+            self.log.write(complete)
+        if rest:
+            self._partial[thread] = rest
+        return len(text)
 
     def flush(self) -> None:
         self.original.flush()
@@ -106,8 +124,8 @@ class LogCapture:
 
     def __init__(self, log: RequestLog) -> None:
         self.log = log
-        self._uvicorn_handler = RequestLogHandler(log, only_in_request=False)
-        self._root_handler = RequestLogHandler(log, only_in_request=True)
+        self._uvicorn_handler = RequestLogHandler(log)
+        self._last_resort: LastResort | None = None
         self._saved: dict[str, tuple[bool, int]] = {}
 
     def install(self) -> None:
@@ -117,7 +135,8 @@ class LogCapture:
             logger.addHandler(self._uvicorn_handler)
             logger.propagate = False
             logger.setLevel(logging.INFO)
-        logging.getLogger().addHandler(self._root_handler)
+        self._last_resort = LastResort(self.log, logging.lastResort)
+        logging.lastResort = self._last_resort
         sys.stdout = RequestAwareStream(self.log, sys.stdout)
         sys.stderr = RequestAwareStream(self.log, sys.stderr)
 
@@ -127,7 +146,8 @@ class LogCapture:
             logger.removeHandler(self._uvicorn_handler)
             logger.propagate = propagate
             logger.setLevel(level)
-        logging.getLogger().removeHandler(self._root_handler)
+        if self._last_resort is not None and logging.lastResort is self._last_resort:
+            logging.lastResort = self._last_resort.previous
         sys.stdout = _unwrap(sys.stdout, self.log)
         sys.stderr = _unwrap(sys.stderr, self.log)
 

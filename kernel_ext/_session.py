@@ -38,6 +38,7 @@ class Session:
         self.last_error: str | None = None
         self._capture = LogCapture(self.request_log)
         self._listeners: list[Listener] = []
+        self._refused: Any | None = None
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -72,6 +73,7 @@ class Session:
         if sock is None and port is None and not os.environ.get(PORT_ENV) and Session.last_port:
             port = _free_or_none(self.host, Session.last_port)
         candidate = self._candidate()
+        self._refused = None
         problems: list[str] = []
 
         async def serve_app_first() -> None:
@@ -158,7 +160,7 @@ class Session:
     def _sync_app(self) -> bool:
         """Serve whatever the app name is bound to now. True if that changed."""
         candidate = self._candidate()
-        if candidate is self.served_app():
+        if candidate is self.served_app() or candidate is self._refused:
             return False
         if self.server is None or not self.server.running:
             self.reloader.attach(candidate)
@@ -167,6 +169,7 @@ class Session:
         if problem:
             self._report(problem)
         if self.served_app() is not candidate:
+            self._refused = candidate  # its startup failed: not again until `app` is rebound
             return False
         self.reloader.attach(candidate)
         return True

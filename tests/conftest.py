@@ -50,7 +50,8 @@ class Shell:
 
 
 @pytest.fixture
-def shell(capsys: pytest.CaptureFixture[str]) -> Iterator[Shell]:
+def shell(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
+    monkeypatch.setenv("KERNEL_EXT_PORT", str(free_port()))  # see tests/kernel.py
     ip = start_ipython() or InteractiveShell.instance()
     ip.reset(new_session=False)
     ip.run_cell("%load_ext kernel_ext")

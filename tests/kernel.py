@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import queue
 import re
+import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +46,9 @@ class Reply:
 class Kernel:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.manager = KernelManager(kernel_name="python3")
-        self.env = env
+        # Each test kernel gets its own port: kernels of parallel tests would otherwise all
+        # scan from 8000, and a port one test frees may be taken by another at once.
+        self.env = {**os.environ, "KERNEL_EXT_PORT": str(_free_port()), **(env or {})}
 
     def start(self, attempts: int = 3) -> Kernel:
         # jupyter_client picks the kernel's zmq ports by bind-and-close; kernels starting at
@@ -61,8 +65,7 @@ class Kernel:
         return self
 
     def _start(self) -> Kernel:
-        kwargs = {"env": self.env} if self.env else {}
-        self.manager.start_kernel(**kwargs)
+        self.manager.start_kernel(env=self.env)
         self.client = self.manager.blocking_client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
@@ -136,3 +139,9 @@ class Kernel:
         finally:
             if self.manager.is_alive():
                 self.manager.shutdown_kernel(now=False)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

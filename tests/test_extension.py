@@ -169,3 +169,18 @@ def test_binding_all_interfaces_is_explicit_and_warned(kernel: Kernel) -> None:
     reply = kernel.run("%api stop\n%api start --host 0.0.0.0")
     assert reply.status == "ok", reply.traceback
     assert "0.0.0.0" in reply.stderr and "every machine" in reply.stderr
+
+
+def test_reference_logging_snippet_and_print_lines_reach_the_request_log(kernel: Kernel) -> None:
+    kernel.run(LOAD)
+    kernel.run(
+        "import logging\nlogging.basicConfig(level=logging.INFO)\nlogger = logging.getLogger(__name__)\n"
+        "from fastapi import FastAPI\napp = FastAPI()\n"
+        "@app.get('/items/{item_id}')\ndef read_item(item_id: int):\n"
+        "    logger.info(f'Reading item {item_id}')\n    print('printed', item_id)\n    return {'item_id': item_id}"
+    )
+    reply = kernel.run("import httpx\nprint(httpx.get(kernel_ext.base_url() + '/items/3').json())")
+    assert reply.stdout.strip() == "{'item_id': 3}" and "Reading" not in reply.stderr
+    lines = kernel.value("kernel_ext._api.session().request_log.lines()")
+    assert any("Reading item 3" in line for line in lines)
+    assert "printed 3" in lines

@@ -391,3 +391,32 @@ def test_failing_lifespan_keeps_the_previous_app(shell: Shell, capsys) -> None:
     shell.ok(failing)
     assert "no database" in capsys.readouterr().err
     assert shell.get("/").json() == "old"
+
+
+def test_user_override_of_a_redefined_dependency_applies(shell: Shell) -> None:
+    shell.ok(APP + "\ndef dep(): return 'v1'\n@app.get('/d')\ndef d(v: str = Depends(dep)): return v")
+    shell.ok("def dep(): return 'v2'")
+    shell.ok("app.dependency_overrides[dep] = lambda: 'fake'")
+    assert shell.get("/d").json() == "fake"
+    shell.ok("app.dependency_overrides.clear()")
+    assert shell.get("/d").json() == "v2"
+
+
+def test_lru_cached_dependency_is_hot_reloaded(shell: Shell) -> None:
+    shell.ok(APP + "\nfrom functools import lru_cache\n@lru_cache\ndef settings(): return 'v1'\n"
+             "@app.get('/s')\ndef s(v: str = Depends(settings)): return v")
+    shell.ok("@lru_cache\ndef settings(): return 'v2'")
+    assert shell.get("/s").json() == "v2"
+
+
+def test_failed_lifespan_is_tried_once_per_binding(shell: Shell, capsys) -> None:
+    shell.ok(APP)
+    shell.ok(
+        "from contextlib import asynccontextmanager\ntries = []\n"
+        "@asynccontextmanager\nasync def broken(app):\n    tries.append(1)\n    raise RuntimeError('x')\n    yield\n"
+        "app = FastAPI(lifespan=broken)"
+    )
+    shell.ok("pass")
+    shell.ok("pass")
+    assert shell.ns["tries"] == [1]
+    assert capsys.readouterr().err.count("failed at startup") == 1
