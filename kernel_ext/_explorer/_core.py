@@ -19,7 +19,7 @@ from ._auth import AuthPanel, schemes_from
 from ._catalog import Catalog
 from ._errors import ExplorerError
 from ._history import Entry, History
-from ._request import Outcome, RequestSpec, Sender
+from ._request import Outcome, RequestSpec, Sender, basic_header
 from ._schema import Operation
 from ._websocket import LogEntry, WebSocketSession
 from ._widgets import OperationForm, make
@@ -118,13 +118,15 @@ class Explorer:
             if op is form.op:
                 continue
             del self._forms[key]
-            if op is not None and op.fingerprint == form.fingerprint:
+            if op is None:
+                self._previous.pop(key, None)
+            elif key == self._selected and op.fingerprint == form.fingerprint:
                 form.op = op  # same inputs: keep the very same widgets
                 self._forms[key] = form
-            elif op is not None:
-                self._previous[key] = form  # rebuilt on demand, reusing its unchanged rows
             else:
-                self._previous.pop(key, None)
+                # Rebuilt when next shown, reusing its unchanged rows; comparing fingerprints
+                # now would generate a schema for every edited route, shown or not.
+                self._previous[key] = form
 
     def _form_for(self, op: Operation) -> OperationForm:
         form = self._forms.get(op.key)
@@ -203,11 +205,10 @@ class Explorer:
         if not url:
             raise ExplorerError("The app declares no OAuth2 password flow; pass token_url=...")
         path = urljoin("/", url) if not url.startswith(("http://", "https://")) else url
-        spec = RequestSpec("POST", path, data={"username": username, "password": password})
-        spec.data = {**(spec.data or {}), "grant_type": "password"}
+        data = {"grant_type": "password", "username": username, "password": password}
         if scope:
-            spec.data["scope"] = scope
-        outcome = self._run(spec)
+            data["scope"] = scope
+        outcome = self._run(RequestSpec("POST", path, data=dict(data)))
         token = _access_token(outcome.response)
         if token is None:
             if outcome.response is not None:
@@ -320,6 +321,8 @@ class Explorer:
             spec = chosen.spec
         else:
             spec = self.request_spec()
+        if spec.method == "WS":
+            raise ExplorerError("copy_as is for HTTP requests; this is a WebSocket route")
         if kind == "curl":
             return _codegen.to_curl(spec, base_url)
         return _codegen.to_httpx(spec, base_url, self.base_url_code)
@@ -354,8 +357,6 @@ class Explorer:
         ws_url = str(url.copy_with(scheme="wss" if url.scheme == "https" else "ws"))
         headers = dict(spec.headers)
         if spec.basic_auth:
-            from ._request import basic_header
-
             headers["Authorization"] = basic_header(*spec.basic_auth)
         if spec.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in spec.cookies.items())
@@ -383,7 +384,7 @@ class Explorer:
 
     def _on_ws_log(self, entry: LogEntry) -> None:
         # May run on the receiving thread: only assign widget state (thread-safe enough).
-        lines = self.ws.log[-_WS_LOG_LINES:] if hasattr(self, "ws") else [entry]
+        lines = self.ws.log[-_WS_LOG_LINES:]
         colours = {"→": "#1565c0", "←": "#2e7d32", "✗": "#c62828"}
         rows = "".join(
             f"<div style='color:{colours.get(d, '#666')}'>{d} {html.escape(t)}</div>" for d, t in lines
