@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._display import RouteTable, StatusCard, route_rows
+from ._display import DocsView, RouteTable, StatusCard, cell_finder, docs_path, route_rows, stale_models
+from ._server import ServerError
 from ._session import Session, current_session
 
 
@@ -25,13 +26,21 @@ def status() -> StatusCard:
 
 
 def routes() -> RouteTable:
+    """The served app's routes: `.rows` (RouteRow: methods, path, endpoint, cell, ...), `.warnings`."""
     s = session()
-    rows = route_rows(s.served_app(), s.reloader.defined_in)
-    return RouteTable(rows, s.reloader.stale_warnings())
+    app = s.served_app()
+    rows = route_rows(app, cell_finder(s.shell, s.reloader.defined_in))
+    warnings = [*s.reloader.stale_warnings(), *stale_models(app, s.shell.user_ns)]
+    return RouteTable(rows, list(dict.fromkeys(warnings)))
 
 
 def start(port: int | None = None, host: str | None = None) -> StatusCard:
-    session().start(port=port, host=host)
+    s = session()
+    try:
+        s.start(port=port, host=host)
+    except ServerError as exc:
+        s.last_error = str(exc)  # the status card shows why it is stopped
+        raise
     return status()
 
 
@@ -46,7 +55,16 @@ def restart() -> StatusCard:
 
 
 def serve(name: str) -> StatusCard:
-    session().serve(name)
+    """Serve the ASGI app bound to `name` in the notebook (a FastAPI object) instead of `app`."""
+    s = session()
+    if not name.isidentifier():
+        raise ValueError(f"serve needs the name of a notebook variable, got {name!r}")
+    value = s.shell.user_ns.get(name)
+    if value is None:
+        raise ValueError(f"there is no {name!r} in the notebook; define {name} = FastAPI() first")
+    if not callable(value):
+        raise ValueError(f"{name} is not an app such as FastAPI() (it is a {type(value).__name__})")
+    s.serve(name)
     return status()
 
 
@@ -57,15 +75,21 @@ def log(last: int | None = None) -> Any:
     return LiveLog(session().request_log, last=last)
 
 
-def docs(height: int = 600) -> Any:
-    """Swagger UI for the live app, inline, with a link to open it in its own tab."""
-    from IPython.display import HTML
+def docs(height: int = 600) -> DocsView:
+    """Swagger UI for the live app, inline, with a link to open it in its own tab.
 
-    url = session().public_url.rstrip("/") + "/docs"
-    return HTML(
-        f"<a href='{url}' target='_blank'>{url}</a><br>"
-        f"<iframe src='{url}' width='100%' height='{height}' style='border:1px solid #ddd'></iframe>"
-    )
+    The URL is the one a browser reaches: through jupyter-server-proxy when that is present.
+    """
+    s = session()
+    app = s.served_app()
+    if not s.running:
+        raise RuntimeError("the server is stopped; %api start starts it.")
+    if app is None:
+        raise RuntimeError(f"no app is served yet; define {s.app_name} = FastAPI() first.")
+    path = docs_path(app)
+    if not path:
+        raise ValueError(f"{s.app_name} has no docs page (it was created with docs_url=None).")
+    return DocsView(s.public_url.rstrip("/") + path, height)
 
 
 def explore() -> Any:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html
+import inspect
+import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,39 +43,101 @@ def count_routes(app: Any) -> int:
     return len(operations(app))
 
 
-def _type_name(annotation: Any) -> str:
+CellOf = Callable[[Any], "int | None"]
+_QUALIFIED = re.compile(r"\b(?:[A-Za-z_]\w*\.)+([A-Za-z_]\w*)")
+
+
+def type_name(annotation: Any) -> str:
+    """`Item`, `list[Item]`, `Optional[str]`: module prefixes left out."""
     if annotation is None:
         return ""
-    return getattr(annotation, "__name__", None) or repr(annotation).replace("typing.", "")
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return annotation.__name__
+    return _QUALIFIED.sub(r"\1", repr(annotation))
 
 
-def route_rows(app: Any, defined_in: dict[str, int | None]) -> list[RouteRow]:
-    rows = []
+def _call_name(call: Any) -> str:
+    # Depends(get_db) names a function or class; Security(OAuth2PasswordBearer(...)) an instance.
+    return getattr(call, "__name__", None) or type(call).__name__
+
+
+def cell_finder(shell: Any, defined_in: dict[str, int | None]) -> CellOf:
+    """The execution count of the cell that defined an object: exact for functions (their code
+    names the cell that compiled them, so redefinitions and same-named endpoints on different
+    routers are told apart), else the cell that last bound a notebook name to that object."""
+    compiler = getattr(shell, "compile", None)
+    namespace = getattr(shell, "user_ns", {})
+
+    def cell_of(obj: Any) -> int | None:
+        code = getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
+        if code is not None and compiler is not None:
+            found = compiler.format_code_name(code.co_filename)  # ("Cell", "In[7]") or None
+            match = re.fullmatch(r"In\[(\d+)\]", found[1]) if found else None
+            if match:
+                return int(match.group(1))
+        for name, value in namespace.items():
+            if value is obj and not name.startswith("_"):
+                return defined_in.get(name)
+        return None
+
+    return cell_of
+
+
+def route_rows(app: Any, cell_of: CellOf) -> list[RouteRow]:
+    return [_row(route, path, cell_of) for route, path in operations(app)]
+
+
+def _row(route: BaseRoute, path: str, cell_of: CellOf) -> RouteRow:
+    target = getattr(route, "endpoint", None) or getattr(route, "app", None)
+    name = getattr(target, "__name__", None) or type(target if target is not None else route).__name__
+    cell = cell_of(target) if target is not None else None
+    request_model = response_model = deps = ""
+    if isinstance(route, (APIRoute, APIWebSocketRoute)):
+        dependant = route.dependant
+        body = [(p.name, type_name(p.field_info.annotation)) for p in dependant.body_params]
+        # One body parameter is the model; several (or form fields) need their names.
+        request_model = ", ".join(kind if len(body) == 1 else f"{name}: {kind}" for name, kind in body)
+        deps = ", ".join(_call_name(d.call) for d in dependant.dependencies if d.call is not None)
+    if isinstance(route, APIRoute):
+        response_model = type_name(route.response_model)
+    if isinstance(route, (APIWebSocketRoute, WebSocketRoute)):
+        methods = "WS"
+    elif isinstance(route, Mount):
+        methods = "MOUNT"
+    else:
+        methods = ",".join(sorted(getattr(route, "methods", None) or []))
+    return RouteRow(methods, path, name, f"[{cell}]" if cell else "", request_model, response_model, deps)
+
+
+def stale_models(app: Any, namespace: dict[str, Any]) -> list[str]:
+    """Routes still validating with a class the notebook has since redefined."""
+    found = []
     for route, path in operations(app):
-        endpoint = getattr(route, "endpoint", None)
-        name = getattr(endpoint, "__name__", type(route).__name__)
-        cell = defined_in.get(name)
-        request_model = response_model = deps = ""
-        if isinstance(route, (APIRoute, APIWebSocketRoute)):
-            dependant = route.dependant
-            request_model = ", ".join(
-                _type_name(getattr(p.field_info, "annotation", None)) for p in dependant.body_params
-            )
-            deps = ", ".join(
-                getattr(d.call, "__name__", repr(d.call)) for d in dependant.dependencies if d.call
-            )
-        if isinstance(route, APIRoute):
-            response_model = _type_name(route.response_model)
-        if isinstance(route, (APIWebSocketRoute, WebSocketRoute)):
-            methods = "WS"
-        elif isinstance(route, Mount):
-            methods = "MOUNT"
-        else:
-            methods = ",".join(sorted(getattr(route, "methods", None) or []))
-        rows.append(
-            RouteRow(methods, path, name, f"[{cell}]" if cell else "", request_model, response_model, deps)
-        )
-    return rows
+        for model in _models(route):
+            current = namespace.get(model.__name__)
+            if isinstance(current, type) and current is not model and current.__module__ == model.__module__:
+                found.append(
+                    f"{path} still uses the old {model.__name__}; re-run the cell that defines the route."
+                )
+    return list(dict.fromkeys(found))
+
+
+def _models(route: BaseRoute) -> list[type]:
+    if not isinstance(route, (APIRoute, APIWebSocketRoute)):
+        return []
+    annotations = [p.field_info.annotation for p in route.dependant.body_params]
+    if isinstance(route, APIRoute):
+        annotations.append(route.response_model)
+    found: list[type] = []
+    for annotation in annotations:
+        found += _classes_in(annotation)
+    return found
+
+
+def _classes_in(annotation: Any) -> list[type]:
+    if isinstance(annotation, type) and not getattr(annotation, "__args__", None):
+        return [annotation]
+    return [c for arg in getattr(annotation, "__args__", ()) for c in _classes_in(arg)]
 
 
 class RouteTable:
@@ -91,6 +156,8 @@ class RouteTable:
         lines = [
             "  ".join(str(v).ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
         ]
+        if not self.rows:
+            lines.append("(no routes yet)")
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -113,10 +180,11 @@ class StatusCard:
     def _facts(self) -> dict[str, str]:
         s = self.session
         facts = {"state": "running" if s.running else "stopped"}
+        app = s.served_app()
         if s.running:
             facts["url"] = s.public_url
-            facts["docs"] = s.public_url.rstrip("/") + "/docs"
-        app = s.served_app()
+            if docs_path(app):
+                facts["docs"] = s.public_url.rstrip("/") + docs_path(app)
         facts["app"] = s.app_name if app is not None else f"none yet (define {s.app_name} = FastAPI())"
         facts["routes"] = str(count_routes(app))
         if s.last_reload:
@@ -141,3 +209,26 @@ class StatusCard:
             f"<div class='kernel-ext-status' style='border-left:4px solid {colour};padding:4px 8px'>"
             f"<b>kernel_ext</b><table>{''.join(rows)}</table></div>"
         )
+
+
+def docs_path(app: Any) -> str | None:
+    """Where the app serves Swagger UI (`FastAPI(docs_url=None)` turns it off)."""
+    return getattr(app, "docs_url", None) if app is not None else None
+
+
+class DocsView:
+    """Swagger UI inline (an IFrame) with a link to open it in its own tab; the URL as text."""
+
+    def __init__(self, url: str, height: int = 600) -> None:
+        self.url = url
+        self.height = height
+
+    def __repr__(self) -> str:
+        return f"Swagger UI: {self.url}"
+
+    def _repr_html_(self) -> str:
+        from IPython.display import IFrame
+
+        url = html.escape(self.url, quote=True)
+        frame = IFrame(self.url, width="100%", height=self.height)._repr_html_()
+        return f"<div><a href='{url}' target='_blank'>{url}</a> (opens in a new tab)</div>{frame}"

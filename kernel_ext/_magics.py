@@ -16,35 +16,89 @@ class UsageError(Exception):
     pass
 
 
+class _HelpShown(Exception):
+    """`--help` printed the help; the magic returns nothing."""
+
+
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # argparse would sys.exit the kernel
+    # argparse would sys.exit, which IPython reports as a SystemExit traceback.
+    def error(self, message: str) -> None:
         raise UsageError(f"{self.prog}: {message}")
 
+    def exit(self, status: int = 0, message: str | None = None) -> None:
+        if status:
+            raise UsageError((message or f"{self.prog}: error").strip())
+        raise _HelpShown
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="%api", description="Control the in-kernel API server.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    commands.add_parser("status", help="the server's state, URL, routes, last reload and error")
-    commands.add_parser("routes", help="a table of the live routes")
-    log = commands.add_parser("log", help="the request log, live")
-    log.add_argument("--last", type=int, default=None, help="show only the last N lines")
-    commands.add_parser("docs", help="Swagger UI for the live app, inline")
-    commands.add_parser("explore", help="the request explorer widget")
-    start = commands.add_parser("start", help="start the server")
-    start.add_argument("--port", type=int, default=None)
-    start.add_argument("--host", default=None, help="127.0.0.1 unless you ask (0.0.0.0 warns)")
-    commands.add_parser("stop", help="stop the server and free its port")
-    commands.add_parser("restart", help="stop and start again on the same port")
-    serve = commands.add_parser("serve", help="serve another FastAPI object than `app`")
-    serve.add_argument("name")
-    export = commands.add_parser("export", help="write the app as a deployable package")
-    export.add_argument("directory")
-    export.add_argument("--force", action="store_true", help="overwrite a non-empty directory")
+
+Argument = tuple[tuple[str, ...], dict[str, Any]]
+
+# name, help, arguments: the one table that both the parser and `%api?` are built from.
+COMMANDS: list[tuple[str, str, list[Argument]]] = [
+    ("status", "the server's state, URL, routes, last reload and last error", []),
+    ("routes", "the live routes: method, path, endpoint, cell, models, dependencies", []),
+    ("log", "the request log, live", [(("--last",), {"type": int, "metavar": "N", "help": "only N lines"})]),
+    ("docs", "Swagger UI for the live app, inline, and a link to it", []),
+    ("explore", "the request explorer widget", []),
+    (
+        "start",
+        "start the server",
+        [
+            (("--port",), {"type": int, "help": "a free port is chosen unless you ask"}),
+            (("--host",), {"help": "127.0.0.1 unless you ask (0.0.0.0 warns)"}),
+        ],
+    ),
+    ("stop", "stop the server and free its port", []),
+    ("restart", "stop and start again on the same port", []),
+    ("serve", "serve another FastAPI object than `app`", [(("name",), {"help": "its notebook variable"})]),
+    (
+        "export",
+        "write the app as a deployable package",
+        [
+            (("directory",), {"help": "where to write it"}),
+            (("--force",), {"action": "store_true", "help": "overwrite a non-empty directory"}),
+        ],
+    ),
+]
+
+
+def _command(parser: argparse.ArgumentParser, arguments: list[Argument]) -> argparse.ArgumentParser:
+    for flags, options in arguments:
+        parser.add_argument(*flags, **options)
     return parser
 
 
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="%api",
+        description="Control the in-kernel API server; without a COMMAND, show its status. "
+        "Each command is also a function: kernel_ext.status(), kernel_ext.routes(), ...",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help, arguments in COMMANDS:
+        _command(commands.add_parser(name, help=help, description=help), arguments)
+    return parser
+
+
+def help_text() -> str:
+    """`%api?`: the overview, then the arguments of each command that takes any."""
+    parts = [build_parser().format_help()]
+    for name, help, arguments in COMMANDS:
+        if arguments:
+            parser = _Parser(prog=f"%api {name}", description=help, add_help=False)
+            parts.append(_command(parser, arguments).format_help())
+    return "\n".join(part.rstrip() + "\n" for part in parts)
+
+
 def run_api_command(line: str) -> Any:
-    args = build_parser().parse_args(shlex.split(line) or ["status"])
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:  # unbalanced quotes
+        raise UsageError(f"%api: cannot split {line!r}: {exc}") from None
+    try:
+        args = build_parser().parse_args(words or ["status"])
+    except _HelpShown:
+        return None
     command = args.command or "status"
     if command == "log":
         return _api.log(last=args.last)
@@ -52,8 +106,6 @@ def run_api_command(line: str) -> Any:
         return _api.start(port=args.port, host=args.host)
     if command == "serve":
         return _api.serve(args.name)
-    if command == "explore":
-        return _api.explore()
     if command == "export":
         return _api.export(args.directory, force=args.force)
     return getattr(_api, command)()
@@ -70,10 +122,7 @@ class ApiMagics(Magics):
 
     @cell_magic
     def http(self, line: str, cell: str) -> Any:
-        """Send `.http`-format requests (VS Code REST Client / JetBrains) to the live app.
-
-        See kernel_ext._http_run for the syntax, `-o NAME` and `--expect STATUS [JSON]`.
-        """
+        """Send the cell's `.http`-format requests to the in-kernel server; `%%http?` for more."""
         from ._http_run import run_http_cell
         from ._session import current_session
 
@@ -89,4 +138,36 @@ class ApiError(Exception):
         return [f"kernel_ext: {self}"]
 
 
-ApiMagics.api.__doc__ = build_parser().format_help()
+HTTP_SYNTAX = """\
+The cell, in the .http format of VS Code REST Client and JetBrains HTTP client:
+
+    @user = alice                      variables: @name = value, used as {{name}}
+    # @name login                      names the next request's response
+    POST /token                        METHOD, then a path on the in-kernel server or a full URL
+    Content-Type: application/x-www-form-urlencoded
+                                       headers, a blank line, then the body
+    username={{user}}&password=secret
+
+    ###                                separates requests (text after ### is a title)
+    # @expect 200 {"username": "alice"}
+    GET /users/me
+    Authorization: Bearer {{login.response.body.$.access_token}}
+
+A named response gives {{NAME.response.body.$.path}}, {{NAME.response.headers.H}}; named
+responses stay available to later %%http cells. System variables: {{$uuid}}, {{$timestamp}},
+{{$randomInt 1 10}}, {{$processEnv NAME}}. The whole cell is checked before anything is sent: a
+malformed block fails the cell naming its line. The result (-o, default _http) behaves like the
+last response (.status_code, .json(), .headers) with .responses, [i] and ["name"].
+"""
+
+
+def http_help() -> str:
+    """`%%http?`: the magic line's arguments and the cell's syntax."""
+    from ._http_run import http_arg_parser
+
+    return http_arg_parser().format_help().rstrip() + "\n\n" + HTTP_SYNTAX
+
+
+ApiMagics.api.__doc__ = help_text()
+# IPython's `?` asks `obj.getdoc()` first: the full help without importing the .http engine at load.
+ApiMagics.http.getdoc = http_help  # type: ignore[attr-defined]
