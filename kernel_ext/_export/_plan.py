@@ -24,7 +24,14 @@ from ._cells import Cell, ParsedCell, parse_cells
 from ._collapse import definition_name, registration_keys, supersede
 from ._errors import ExportError
 from ._names import Names, analyse
-from ._probes import IPYTHON_NAMES, is_procedure, probe_names_of_import, probe_reason
+from ._probes import (
+    IPYTHON_NAMES,
+    is_procedure,
+    mentions_env_file,
+    probe_names_of_import,
+    probe_reason,
+    writes_env_file,
+)
 
 Version = Any  # the statement index that bound a name, or ("import", name, origin)
 _MODULE_NAMES = frozenset(
@@ -159,8 +166,13 @@ def _statements(parsed: list[ParsedCell]) -> list[Stmt]:
 def _mark_probes(statements: list[Stmt]) -> None:
     tainted: set[str] = set()
     procedures: dict[str, bool] = {}
+    env_paths: set[str] = set()
     for stmt in statements:
         reason = None if stmt.forced else probe_reason(stmt.node, stmt.names, tainted, procedures)
+        if reason is None and not stmt.forced and writes_env_file(stmt.node, env_paths):
+            reason = "it writes a .env file (the deployment provides configuration)"
+        if isinstance(stmt.node, ast.Assign) and mentions_env_file(stmt.node.value):
+            env_paths |= stmt.names.binds
         if reason is not None:
             stmt.probe = reason
             tainted |= stmt.names.binds

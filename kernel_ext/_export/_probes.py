@@ -28,6 +28,16 @@ IPYTHON_NAMES = frozenset({"get_ipython", "display", "In", "Out", "_", "__", "__
 _BUILTINS = frozenset(dir(builtins))
 _SIDE_EFFECT_BUILTINS = frozenset({"setattr", "delattr", "exec"})
 _READ_ONLY_METHODS = frozenset({"openapi", "url_path_for"})
+# Notebook housekeeping that would break an app if it ran at import: teardown, cache resets.
+_TEARDOWN_METHODS = frozenset(
+    {"drop_all", "dispose", "cleanup", "close", "shutdown", "cache_clear", "unlink", "rmdir",
+     "terminate", "kill"}
+)
+_NOT_AT_IMPORT = frozenset(
+    {"time.sleep", "asyncio.sleep", "asyncio.run", "os.remove", "os.unlink", "os.rmdir",
+     "os.removedirs", "shutil.rmtree", "pprint.pprint", "gc.collect"}
+)
+_FILE_WRITES = frozenset({"write_text", "write_bytes"})
 _LOCAL_URL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost|\[::1\])[:/]")
 _REQUEST_CALLS = frozenset(
     {"get", "post", "put", "patch", "delete", "head", "options", "request", "stream",
@@ -107,9 +117,32 @@ def _expression_reason(value: ast.expr, procedures: dict[str, bool]) -> str | No
             return None if procedures[func.id] else f"it calls {func.id}() for its result"
         if func.id in _BUILTINS and func.id not in _SIDE_EFFECT_BUILTINS:
             return f"it calls {func.id}()"
-    if isinstance(func, ast.Attribute) and func.attr in _READ_ONLY_METHODS:
-        return f"it displays .{func.attr}()"
+    if isinstance(func, ast.Attribute):
+        if func.attr in _READ_ONLY_METHODS:
+            return f"it displays .{func.attr}()"
+        if func.attr in _TEARDOWN_METHODS:
+            return f"it cleans up (.{func.attr}())"
+        if ast.unparse(func) in _NOT_AT_IMPORT:
+            return f"it calls {ast.unparse(func)}()"
     return None
+
+
+def writes_env_file(stmt: ast.stmt, env_paths: set[str]) -> bool:
+    """`env_file.write_text(...)` where env_file names a .env file: configuration, not app."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    func = stmt.value.func
+    if not (isinstance(func, ast.Attribute) and func.attr in _FILE_WRITES):
+        return False
+    root = chain_root(func.value)
+    return (root in env_paths) or mentions_env_file(func.value)
+
+
+def mentions_env_file(node: ast.AST) -> bool:
+    return any(
+        isinstance(n, ast.Constant) and isinstance(n.value, str) and n.value.startswith(".env")
+        for n in ast.walk(node)
+    )
 
 
 def is_procedure(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

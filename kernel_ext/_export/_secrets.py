@@ -30,6 +30,7 @@ _SECRET_PAIRS = frozenset(
      ("client", "secret")}
 )
 _CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_WRAPPERS = frozenset({"SecretStr", "SecretBytes", "str", "bytes"})
 _ENV_READERS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
 
 
@@ -50,19 +51,34 @@ def is_secret_name(name: str) -> bool:
 
 
 def literal_secret(value: ast.expr) -> str | None:
-    """The secret-looking literal inside `value`, skipping the names of environment variables."""
-    skip: set[int] = set()
-    for node in ast.walk(value):
-        if isinstance(node, ast.Call) and ast.unparse(node.func) in _ENV_READERS and node.args:
-            skip.add(id(node.args[0]))
-        if isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ"):
-            skip.add(id(node.slice))
-    for node in ast.walk(value):
-        if id(node) in skip or not isinstance(node, ast.Constant):
-            continue
-        if isinstance(node.value, str | bytes) and node.value:
-            text = node.value if isinstance(node.value, str) else node.value.decode("latin-1")
-            return text
+    """The literal `value` evaluates to, if any: `"x"`, `b"x"`, `getenv("K", "x")`, `a or "x"`.
+
+    Literals passed to other calls (`make_token({"sub": name})`) are data, not the value.
+    """
+    if isinstance(value, ast.Constant):
+        if isinstance(value.value, str | bytes) and value.value:
+            text = value.value
+            return text if isinstance(text, str) else text.decode("latin-1")
+        return None
+    if isinstance(value, ast.BoolOp):
+        return next(filter(None, map(literal_secret, value.values)), None)
+    if isinstance(value, ast.IfExp):
+        return literal_secret(value.body) or literal_secret(value.orelse)
+    if isinstance(value, ast.BinOp):
+        return literal_secret(value.left) or literal_secret(value.right)
+    if isinstance(value, ast.JoinedStr):
+        parts = [v.value for v in value.values if isinstance(v, ast.Constant)]
+        return "".join(map(str, parts)) or None
+    if isinstance(value, ast.Call):
+        func = ast.unparse(value.func)
+        if func in _ENV_READERS:
+            default = value.args[1] if len(value.args) > 1 else next(
+                (k.value for k in value.keywords if k.arg == "default"), None)
+            return literal_secret(default) if default is not None else None
+        if func.split(".")[-1] in _WRAPPERS and value.args:
+            return literal_secret(value.args[0])
+        if isinstance(value.func, ast.Attribute) and value.func.attr == "encode":
+            return literal_secret(value.func.value)
     return None
 
 

@@ -1,0 +1,115 @@
+"""The proof: every notebook that builds an app, exported and served by gunicorn with two
+uvicorn workers, answers the notebook's own requests as the notebook's server did.
+
+How (kernel_ext/_export/_replay.py): the notebook runs under nbclient in a real kernel with a
+recorder cell injected first (it wraps httpx's transports) and a cell injected last that
+replays the requests against the notebook's final app. The export then serves under gunicorn,
+gets the same requests in the same order, and its statuses and bodies are compared.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kernel_ext._export import ExportError
+from kernel_ext._export._cells import read_notebook
+from kernel_ext._export._plan import make_plan
+from kernel_ext._export._replay import prove
+from tests.test_export_cells import write_notebook
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+# Both the kernel and gunicorn get this, so a token the notebook was issued stays valid.
+ENV = {"SECRET_KEY": "export-proof-secret-key-0123456789abcdef0123456789"}
+
+
+def why_not(notebook: Path) -> str | None:
+    cells = read_notebook(notebook)
+    if not any("%load_ext kernel_ext" in cell.source for cell in cells):
+        return "it does not load kernel_ext"
+    try:
+        make_plan(cells)
+    except ExportError as exc:
+        if "no cell defines `app`" in str(exc):
+            return "it builds no app"
+    return None
+
+
+def check(notebook: Path, workdir: Path) -> None:
+    proof = prove(notebook, workdir, env=ENV)
+    assert not proof.problems, "\n".join(proof.problems)
+    assert proof.recording.openapi is not None or proof.compared > 0
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_exported_notebook_serves_what_the_notebook_served(notebook: Path, tmp_path: Path) -> None:
+    reason = why_not(notebook)
+    if reason:
+        pytest.skip(f"{notebook.name}: {reason}")
+    check(notebook, tmp_path)
+
+
+# --- our own notebooks, so the proof does not depend only on others' ----------------------------
+
+LOAD = "%load_ext kernel_ext"
+CLIENT = "import httpx\nimport kernel_ext\n\nclient = httpx.Client(base_url=kernel_ext.base_url())"
+EDITS = [
+    LOAD,
+    CLIENT,
+    "from typing import Annotated\n\nfrom fastapi import Depends, FastAPI, HTTPException\n"
+    "from pydantic import BaseModel\n\napp = FastAPI()\nitems: dict[int, dict] = {}",
+    "class Item(BaseModel):\n    name: str",
+    "def paging(limit: int = 2):\n    return {'limit': limit}",
+    "@app.post('/items/{item_id}')\ndef put(item_id: int, item: Item) -> Item:\n"
+    "    items[item_id] = item.model_dump()\n    return item\n\n"
+    "@app.get('/items')\ndef all_items(page: Annotated[dict, Depends(paging)]):\n"
+    "    return list(items.values())[: page['limit']]\n\n"
+    "@app.get('/items/{item_id}')\ndef one(item_id: int):\n"
+    "    if item_id not in items:\n        raise HTTPException(404, 'no such item')\n"
+    "    return items[item_id]",
+    "for i, name in enumerate(['pen', 'ink', 'pad']):\n"
+    "    assert client.post(f'/items/{i}', json={'name': name}).status_code == 200\n"
+    "assert client.get('/items').json() == [{'name': 'pen'}, {'name': 'ink'}]\n"
+    "assert client.get('/items/9').status_code == 404",
+    "# live edits: a model, a dependency, a route\n"
+    "class Item(BaseModel):\n    name: str\n    price: float = 1.5",
+    "def paging(limit: int = 10):\n    return {'limit': limit}",
+    "@app.get('/items/{item_id}')\ndef one(item_id: int):\n    return items.get(item_id, {})",
+    "assert client.post('/items/7', json={'name': 'cap'}).json() == {'name': 'cap', 'price': 1.5}\n"
+    "assert len(client.get('/items').json()) == 4\n"
+    "assert client.get('/items/9').json() == {}\n"
+    "r = client.post('/items/8', json={'price': 2})\nassert r.status_code == 422",
+    ("%%http\nGET /items/7\n", []),
+    ("client.get('/boom').raise_for_status()", ["raises-exception"]),
+]
+SECRET = [
+    LOAD,
+    CLIENT,
+    "import secrets\n\nfrom fastapi import FastAPI, Header, HTTPException\n\napp = FastAPI()\n"
+    "API_TOKEN = 'notebook-token'\n\n"
+    "@app.get('/private')\ndef private(x_token: str = Header('')):\n"
+    "    if not secrets.compare_digest(x_token.encode(), API_TOKEN.encode()):\n"
+    "        raise HTTPException(401, 'bad token')\n    return {'ok': True}",
+    "assert client.get('/private', headers={'x-token': 'notebook-token'}).json() == {'ok': True}\n"
+    "assert client.get('/private', headers={'x-token': 'nope'}).status_code == 401",
+]
+
+
+@pytest.mark.parametrize(("name", "cells"), [("edits", EDITS), ("secret", SECRET)])
+def test_our_notebooks(name: str, cells: list, tmp_path: Path) -> None:
+    (tmp_path / "nb").mkdir()
+    notebook = write_notebook(tmp_path / "nb" / f"{name}.ipynb", cells)
+    check(notebook, tmp_path / "work")
+
+
+def test_a_difference_is_reported(tmp_path: Path) -> None:
+    """The proof can fail: a cell marked skip changes what the export serves."""
+    cells = [LOAD, CLIENT, "from fastapi import FastAPI\napp = FastAPI()\n\n"
+             "@app.get('/v')\ndef v():\n    return 1",
+             ("@app.get('/v')\ndef v():\n    return 2", ["kernel_ext:skip"]),
+             "assert client.get('/v').json() == 2"]
+    (tmp_path / "nb").mkdir()
+    notebook = write_notebook(tmp_path / "nb" / "differs.ipynb", cells)
+    proof = prove(notebook, tmp_path / "work", env=ENV)
+    assert proof.problems == ["GET /v: notebook 200 '2', gunicorn 200 '1'"]
