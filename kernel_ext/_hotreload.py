@@ -143,9 +143,9 @@ class HotReloader:
             old = before.get(name, _MISSING)
             if old is value:
                 continue
-            self._names.setdefault(id(value), name)
             self._defined_in[name] = count
             if isinstance(value, (APIRouter, FastAPI)):
+                self._names.setdefault(id(value), name)  # keys includes of a recreated router
                 self._ns_routers[name] = value.router if isinstance(value, FastAPI) else value
             elif name in self._ns_routers:
                 del self._ns_routers[name]

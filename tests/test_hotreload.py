@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 
 import httpx
@@ -344,12 +345,19 @@ def test_reload_under_concurrent_load_gives_old_or_new_answers(shell: Shell) -> 
     threads = [threading.Thread(target=hammer) for _ in range(8)]
     for t in threads:
         t.start()
+    deadline = time.monotonic() + 60
+    while len(seen) < 8 and time.monotonic() < deadline:  # clients are connected and answered
+        time.sleep(0.01)
     for version in range(1, 31):
         shell.ok(f"@app.get('/v')\ndef version(): return {version}", cell_id="v")
+        time.sleep(0.005)
+    while seen[-1] != 30 and time.monotonic() < deadline:
+        time.sleep(0.01)
     stop.set()
     for t in threads:
         t.join()
-    assert seen and all(isinstance(v, int) and 0 <= v <= 30 for v in seen), set(seen)
+    assert seen[-1] == 30
+    assert all(isinstance(v, int) and 0 <= v <= 30 for v in seen), set(seen)
 
 
 def test_no_app_yet_gives_503_explaining_how(shell: Shell) -> None:
