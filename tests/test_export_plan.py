@@ -262,3 +262,22 @@ def test_an_undefined_name_read_at_import_is_an_error_and_in_a_body_a_warning() 
 def test_another_app_name() -> None:
     result = make_plan(as_cells(["from fastapi import FastAPI\napi = FastAPI()"]), app_name="api")
     assert body(result) == ["api = FastAPI()"]
+
+
+def test_teardown_and_env_file_writes_are_left_out() -> None:
+    result = plan(
+        "import tempfile\nfrom pathlib import Path\n\nfolder = tempfile.TemporaryDirectory()\n"
+        "env_file = Path(folder.name) / '.env'\nenv_file.write_text('ADMIN_EMAIL=a@b.c')",
+        "from functools import lru_cache\nfrom fastapi import FastAPI, Depends\n"
+        "from pydantic_settings import BaseSettings, SettingsConfigDict\n\n"
+        "class Settings(BaseSettings):\n    admin_email: str\n"
+        "    model_config = SettingsConfigDict(env_file=env_file)\n\n"
+        "@lru_cache\ndef get_settings():\n    return Settings()\n\napp = FastAPI()\n\n"
+        "@app.get('/info')\ndef info(s: Settings = Depends(get_settings)):\n    return s",
+        "get_settings.cache_clear()",
+        "import time\ntime.sleep(0.1)\nfolder.cleanup()",
+    )
+    assert body(result) == ["folder = tempfile.TemporaryDirectory()",
+                            "env_file = Path(folder.name) / '.env'", "class Settings(BaseSettings):",
+                            "@lru_cache", "app = FastAPI()", "@app.get('/info')"]
+    assert reasons(result)["cell 3"] == "a probe: it cleans up (.cache_clear())"

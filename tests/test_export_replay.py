@@ -1,0 +1,61 @@
+"""The proof's comparison: what counts as the same answer, and that differences are reported."""
+
+from __future__ import annotations
+
+import json
+
+from kernel_ext._export._replay import Answer, Exchange, Recording, compare
+
+JSON = [("content-type", "application/json")]
+
+
+def answer(status: int, body: object) -> Answer:
+    if isinstance(body, bytes):
+        return Answer(status, [("content-type", "text/plain")], body)
+    return Answer(status, JSON, json.dumps(body).encode())
+
+
+def check(before: Answer, after: Answer | None, got: Answer) -> list[str]:
+    exchange = Exchange(1, "GET", "/x", [], b"", before, after)
+    recording = Recording([exchange], base_url="http://127.0.0.1:8000")
+    return compare(recording, {1: got}, "http://127.0.0.1:9000", None)
+
+
+def test_a_stable_answer_must_be_repeated_exactly() -> None:
+    same = answer(200, {"a": 1, "b": [1, 2]})
+    assert check(same, same, answer(200, {"b": [1, 2], "a": 1})) == []
+    assert check(same, same, answer(200, {"a": 2, "b": [1, 2]})) == [
+        "GET /x: notebook 200 '{\"a\": 1, \"b\": [1, 2]}', gunicorn 200 '{\"a\": 2, \"b\": [1, 2]}'"
+    ]
+    assert check(same, same, answer(201, {"a": 1, "b": [1, 2]})) != []
+
+
+def test_the_server_url_in_a_body_is_not_a_difference() -> None:
+    mine = answer(200, {"next": "http://127.0.0.1:8000/items?page=2"})
+    theirs = answer(200, {"next": "http://127.0.0.1:9000/items?page=2"})
+    assert check(mine, mine, theirs) == []
+
+
+def test_an_answer_that_changed_in_the_notebook_needs_one_of_its_forms() -> None:
+    old, new = answer(200, {"q": "x"}), answer(200, {"item_id": 1})
+    assert check(old, new, answer(200, {"item_id": 7})) == []  # like the final app
+    assert check(old, new, answer(200, {"q": "y"})) == []  # like the first answer
+    assert check(old, new, answer(200, {"other": 1})) != []
+    assert check(old, new, answer(404, {"q": "x"})) != []
+
+
+def test_an_error_after_a_teardown_is_not_an_excuse() -> None:
+    ok, broken = answer(201, {"id": 1}), answer(500, b"Internal Server Error")
+    assert check(ok, broken, answer(201, {"id": 1})) == []
+    assert check(ok, broken, answer(500, b"Internal Server Error")) != []
+
+
+def test_openapi_is_compared_by_its_route_table() -> None:
+    def schema(default: int, paths: dict) -> Answer:
+        return answer(200, {"paths": paths, "components": {"schemas": {"Item": {"d": default}}}})
+
+    exchange = Exchange(1, "GET", "/openapi.json", [], b"",
+                        schema(10, {"/a": {"get": {}}}), schema(10, {"/a": {"get": {}}}))
+    recording = Recording([exchange])
+    assert compare(recording, {1: schema(100, {"/a": {"get": {}}})}, "", None) == []
+    assert compare(recording, {1: schema(10, {"/b": {"get": {}}})}, "", None) != []
