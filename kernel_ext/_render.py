@@ -28,7 +28,8 @@ _NOT_JSON = object()
 _STATUS_COLOURS = {1: "#546e7a", 2: "#2e7d32", 3: "#1565c0", 4: "#ef6c00", 5: "#c62828"}
 _VALUE_COLOURS = {str: "#a31515", bool: "#0000ff", int: "#098658", float: "#098658"}
 _STYLE = (
-    "<style>.kx-resp{font-family:var(--jp-code-font-family,monospace);font-size:12px}"
+    "<style>.kx-resp{font-family:var(--jp-code-font-family,monospace);font-size:12px;"
+    "line-height:1.45}"
     ".kx-resp details{margin-left:1.2em}.kx-resp summary{cursor:pointer}"
     ".kx-resp table{border-collapse:collapse}.kx-resp td,.kx-resp th{padding:1px 8px;"
     "text-align:left;vertical-align:top;border-bottom:1px solid #ddd}"

@@ -389,7 +389,8 @@ class Explorer:
         rows = "".join(
             f"<div style='color:{colours.get(d, '#666')}'>{d} {html.escape(t)}</div>" for d, t in lines
         )
-        self.ws_log.value = f"<div style='font-family:monospace;font-size:12px'>{rows}</div>"
+        style = "font-family:var(--jp-code-font-family,monospace);font-size:12px;line-height:1.45"
+        self.ws_log.value = f"<div style='{style}'>{rows}</div>"
 
     def _update_ws_buttons(self) -> None:
         connected = self.ws.connected

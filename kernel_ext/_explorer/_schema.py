@@ -305,7 +305,7 @@ def schema_hint(schema: dict[str, Any], required: bool) -> str:
     parts = [{"integer": "int", "number": "float", "boolean": "bool"}.get(kind, kind)]
     if kind == "array":
         item_kind = schema_kind(schema.get("items") or {})
-        parts[0] = "files" if item_kind == "file" else f"list of {item_kind} (comma-separated)"
+        parts[0] = "files" if item_kind == "file" else f"list of {item_kind}"
     low = schema.get("minimum", schema.get("exclusiveMinimum"))
     high = schema.get("maximum", schema.get("exclusiveMaximum"))
     if low is not None or high is not None:
