@@ -362,17 +362,11 @@ class HotReloader:
         assert app is not None
         if not isinstance(app.dependency_overrides, ChainedOverrides):
             app.dependency_overrides = ChainedOverrides(app.dependency_overrides)
-        overrides = app.dependency_overrides
+        reloaded = app.dependency_overrides.reloaded
         for old, name in self._stale.values():
             current = self._current(name)
-            if current is _MISSING or current is old or not callable(current):
-                continue
-            existing = dict.get(overrides, old, _MISSING)  # this entry itself, not its chain
-            if existing is current:
-                continue
-            if existing is _MISSING or self._stale.get(id(existing), (None, None))[1] == name:
-                overrides[old] = current
-
+            if current is not _MISSING and current is not old and callable(current):
+                reloaded[old] = current
 
 def _same_endpoint(new: BaseRoute, old: BaseRoute) -> bool:
     name = endpoint_name(new)

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Shell
 
-APP = "from fastapi import FastAPI, APIRouter, Depends\napp = FastAPI()"
+APP = "import kernel_ext\nfrom fastapi import FastAPI, APIRouter, Depends\napp = FastAPI()"
 
 
 def routes_for(shell: Shell, path: str) -> list:
@@ -428,3 +428,17 @@ def test_failed_lifespan_is_tried_once_per_binding(shell: Shell, capsys) -> None
     shell.ok("pass")
     assert shell.ns["tries"] == [1]
     assert capsys.readouterr().err.count("failed at startup") == 1
+
+
+def test_overrides_cleared_in_a_cell_still_serve_the_newest_version(shell: Shell) -> None:
+    shell.ok(APP + "\ndef dep(): return 'v1'\n@app.get('/d')\ndef d(v: str = Depends(dep)): return v")
+    shell.ok("def dep(): return 'v2'")
+    result = shell.ok(
+        "import httpx\napp.dependency_overrides[dep] = lambda: 'fake'\n"
+        "faked = httpx.get(kernel_ext.base_url() + '/d').json()\n"
+        "app.dependency_overrides.clear()\n"
+        "real = httpx.get(kernel_ext.base_url() + '/d').json()\n"
+        "shown = dict(app.dependency_overrides)"
+    )
+    assert result.success
+    assert (shell.ns["faked"], shell.ns["real"], shell.ns["shown"]) == ("fake", "v2", {})
