@@ -180,7 +180,8 @@ class StatusCard:
     def _facts(self) -> dict[str, str]:
         s = self.session
         facts = {"state": "running" if s.running else "stopped"}
-        app = s.served_app()
+        # Stopped, nothing is served: tell about the app that `start` would serve.
+        app = s.served_app() if s.running else s.shell.user_ns.get(s.app_name)
         if s.running:
             facts["url"] = s.public_url
             if docs_path(app):

@@ -133,6 +133,9 @@ def test_status_card_facts(shell: Shell) -> None:
     assert f"<a href='{shell.url}/docs' target='_blank'>" in html and "#16a34a" in html
     shell.ok("app = FastAPI(docs_url=None)")
     assert "docs:" not in repr(card)
+    shell.session.stop()
+    assert repr(card).startswith("kernel_ext state: stopped | app: app | routes: 0 |")  # what start serves
+    assert "#dc2626" in card._repr_html_()
 
 
 def test_cell_column_follows_redefinitions_and_included_routers(shell: Shell) -> None:

@@ -1,0 +1,223 @@
+"""`%api` and `%%http` in a real kernel over jupyter_client, as a notebook frontend drives them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.conftest import port_is_free
+from tests.kernel import Kernel
+
+WIDGET = "application/vnd.jupyter.widget-view+json"
+APP = (
+    "%load_ext kernel_ext\n"
+    "import kernel_ext\n"
+    "from fastapi import FastAPI, APIRouter, Depends, Form, HTTPException, Header\n"
+    "from pydantic import BaseModel\n"
+    "app = FastAPI()\n"
+    "class Item(BaseModel):\n"
+    "    name: str\n"
+    "    price: float = 0\n"
+    "def get_db(): return 'db'\n"
+    "@app.post('/items')\n"
+    "def create(item: Item, db: str = Depends(get_db)) -> Item:\n"
+    "    print('creating', item.name)\n"
+    "    return item\n"
+)
+AUTH = (
+    "@app.post('/token')\n"
+    "def login(username: str = Form(), password: str = Form()):\n"
+    "    if password != 'secret':\n"
+    "        raise HTTPException(401, 'bad password')\n"
+    "    return {'access_token': 'tok-' + username, 'token_type': 'bearer'}\n"
+    "@app.get('/users/me')\n"
+    "def me(authorization: str = Header()):\n"
+    "    if not authorization.startswith('Bearer tok-'):\n"
+    "        raise HTTPException(401, 'not logged in')\n"
+    "    return {'username': authorization.removeprefix('Bearer tok-'), 'active': True}\n"
+)
+
+
+def page(kernel: Kernel, code: str) -> str:
+    """What `thing?` shows: IPython answers it as a "page" payload of the execute_reply."""
+    msg_id = kernel.send(code)
+    reply = kernel.client.get_shell_msg(timeout=60)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kernel.client.get_shell_msg(timeout=60)
+    assert reply["content"]["status"] == "ok"
+    return "".join(p["data"]["text/plain"] for p in reply["content"]["payload"] if p["source"] == "page")
+
+
+def ok(kernel: Kernel, code: str):  # type: ignore[no-untyped-def]
+    reply = kernel.run(code)
+    assert reply.status == "ok", reply.traceback
+    return reply
+
+
+def one_line_error(kernel: Kernel, code: str) -> str:
+    reply = kernel.run(code)
+    assert reply.status == "error", reply.outputs
+    lines = reply.traceback.splitlines()
+    assert len(lines) == 1 and "Traceback" not in reply.traceback, reply.traceback
+    return lines[0]
+
+
+def test_help_and_usage_errors_never_end_the_kernel(kernel: Kernel) -> None:
+    ok(kernel, "%load_ext kernel_ext")
+    shown = page(kernel, "%api?")
+    for command in ("status", "routes", "log", "docs", "explore", "start", "stop", "restart", "serve", "export"):
+        assert f"\n    {command} " in shown, command
+    for argument in ("--port PORT", "--host HOST", "--last N", "%api serve name", "directory", "--force"):
+        assert argument in shown, argument
+    http = page(kernel, "%%http?")
+    assert "usage: %%http [-h] [-o NAME] [--expect STATUS [JSON ...]]" in http
+    assert "###" in http and "# @name login" in http and "{{login.response.body.$.access_token}}" in http
+
+    helped = ok(kernel, "%api --help")
+    assert helped.stdout.startswith("usage: %api [-h] COMMAND ...") and not helped.stderr
+    assert ok(kernel, "%api start -h").stdout.startswith("usage: %api start [-h] [--port PORT] [--host HOST]")
+    assert one_line_error(kernel, "%api bogus").startswith(
+        "kernel_ext: %api: argument COMMAND: invalid choice: 'bogus' (choose from 'status', 'routes',"
+    )
+    assert one_line_error(kernel, "%api start --port abc") == (
+        "kernel_ext: %api start: argument --port: invalid int value: 'abc'"
+    )
+    assert one_line_error(kernel, "%api export") == (
+        "kernel_ext: %api export: the following arguments are required: directory"
+    )
+    assert one_line_error(kernel, "%api serve 'x") == (
+        "kernel_ext: %api: cannot split \"serve 'x\": No closing quotation"
+    )
+    assert one_line_error(kernel, "%api serve nothere") == (
+        "kernel_ext: there is no 'nothere' in the notebook; define nothere = FastAPI() first"
+    )
+    assert kernel.value("1 + 1") == 2
+
+
+def test_each_command_through_the_magic(kernel: Kernel, tmp_path: Path) -> None:
+    ok(kernel, APP)
+    status = ok(kernel, "%api")
+    assert status.text.startswith("kernel_ext state: running | url: http://127.0.0.1:")
+    assert "kernel-ext-status" in status.html and "routes: 1" in status.text
+    assert ok(kernel, "%api status").text == status.text
+    url = kernel.value("kernel_ext.base_url()")
+    port = int(url.rsplit(":", 1)[1])
+
+    routes = ok(kernel, "%api routes")
+    header, row = routes.text.splitlines()
+    assert header.split() == ["method", "path", "endpoint", "cell", "request", "response", "dependencies"]
+    assert row.split() == ["POST", "/items", "create", "[1]", "Item", "Item", "get_db"]
+    assert "<table class='kernel-ext-routes'>" in routes.html and "<code>get_db</code>" in routes.html
+
+    docs = ok(kernel, "%api docs")
+    assert docs.text == f"Swagger UI: {url}/docs"
+    assert "<iframe" in docs.html and f'src="{url}/docs"' in docs.html and f"<a href='{url}/docs'" in docs.html
+
+    log = ok(kernel, "%api log")
+    assert any(WIDGET in o["content"]["data"] for o in log.outputs)
+    ok(kernel, "live = _\nimport httpx\nr = httpx.post(kernel_ext.base_url() + '/items', json={'name': 'pen'})")
+    assert kernel.value("r.status_code") == 200
+    lines = kernel.value("kernel_ext._api.session().request_log.lines()")
+    assert "creating pen" in lines and any('"POST /items HTTP/1.1" 200' in line for line in lines)
+    streamed = kernel.value("''.join(o['text'] for o in live.output.outputs)")
+    assert "creating pen\n" in streamed and '"POST /items HTTP/1.1" 200' in streamed
+
+    explore = ok(kernel, "%api explore")
+    assert any(WIDGET in o["content"]["data"] for o in explore.outputs)
+
+    assert ok(kernel, "%api stop").text.startswith("kernel_ext state: stopped")
+    assert port_is_free(port)
+    assert one_line_error(kernel, "%api docs") == "kernel_ext: the server is stopped; %api start starts it."
+    assert ok(kernel, "%api start").text.startswith(f"kernel_ext state: running | url: {url}/")
+    assert ok(kernel, "%api restart").text.startswith(f"kernel_ext state: running | url: {url}/")
+    assert one_line_error(kernel, "%api start").startswith("kernel_ext: The server is already running at")
+
+    ok(kernel, "admin = FastAPI()\n@admin.get('/')\ndef admin_root(): return 'admin'")
+    assert "app: admin | routes: 1" in ok(kernel, "%api serve admin").text
+    assert kernel.value("httpx.get(kernel_ext.base_url()).json()") == "admin"
+    ok(kernel, "%api serve app")
+
+    out = tmp_path / "out"
+    exported = ok(kernel, f"%api export {out}")
+    assert f"code cells to {out}/" in exported.text and (out / "app" / "main.py").exists()
+    assert "--force" in one_line_error(kernel, f"%api export {out}")
+    ok(kernel, f"%api export {out} --force")
+    assert kernel.value("1 + 1") == 2
+
+
+def test_status_card_tells_the_last_error(kernel: Kernel) -> None:
+    ok(kernel, APP)
+    ok(
+        kernel,
+        "from contextlib import asynccontextmanager\n"
+        "@asynccontextmanager\n"
+        "async def broken(app):\n"
+        "    raise RuntimeError('no database')\n"
+        "    yield\n"
+        "app = FastAPI(lifespan=broken)\n",
+    )
+    card = ok(kernel, "%api")
+    assert "last error: the new app's lifespan failed at startup" in card.text and "no database" in card.html
+
+
+def test_http_cells(kernel: Kernel) -> None:
+    ok(kernel, APP + AUTH)
+    sent = ok(
+        kernel,
+        "%%http -o created --expect 200 '{\"name\": \"pen\"}'\n"
+        "@price = 2.5\n"
+        "POST /items\n"
+        "Content-Type: application/json\n"
+        "\n"
+        '{"name": "pen", "price": {{price}}}\n'
+        "\n"
+        "### the second request\n"
+        "POST /items\n"
+        "\n"
+        '{"name": "pen"}\n',
+    )
+    assert "HTTP 200 OK" in sent.text
+    assert kernel.value("[r.json() for r in created.responses]") == [
+        {"name": "pen", "price": 2.5}, {"name": "pen", "price": 0.0},
+    ]
+
+    login = ok(
+        kernel,
+        "%%http --expect 200 '{\"username\": \"alice\", \"active\": true}'\n"
+        "@user = alice\n"
+        "# @name login\n"
+        "POST /token\n"
+        "Content-Type: application/x-www-form-urlencoded\n"
+        "\n"
+        "username={{user}}&password=secret\n"
+        "\n"
+        "###\n"
+        "GET /users/me\n"
+        "Authorization: Bearer {{login.response.body.$.access_token}}\n",
+    )
+    assert login.status == "ok"
+    assert kernel.value("_http.status_code") == 200
+    assert kernel.value("_http['login'].json()['access_token']") == "tok-alice"
+    # A named response stays available to later cells.
+    ok(kernel, "%%http -o again\nGET /users/me\nAuthorization: Bearer {{login.response.body.$.access_token}}")
+    assert kernel.value("again.json()") == {"username": "alice", "active": True}
+
+    failed = one_line_error(kernel, "%%http --expect 200\nGET /users/me\nAuthorization: Bearer nope")
+    assert failed.startswith("HttpExpectationError: GET /users/me: expected status 200, got 401")
+    assert kernel.value("_http.status_code") == 401  # stored all the same
+    body = one_line_error(kernel, "%%http --expect 200 '{\"name\": \"cup\"}'\nPOST /items\n\n{\"name\": \"pen\"}")
+    assert body == (
+        "HttpExpectationError: POST /items: status 200 as expected, but the body differs at "
+        '$.name: expected "cup", got "pen"'
+    )
+
+    before = len(kernel.value("kernel_ext._api.session().request_log.lines()"))
+    reply = kernel.run("%%http\nPOST /items\n\n{\"name\": \"a\"}\n\n###\nGET /users/me\nAuthorization {{nope}}")
+    assert reply.status == "error" and reply.error["ename"] == "HttpSyntaxError"
+    assert reply.traceback.startswith("HttpSyntaxError: line 8: ") and "Authorization" in reply.traceback
+    assert "Traceback" not in reply.traceback
+    assert len(kernel.value("kernel_ext._api.session().request_log.lines()")) == before  # nothing sent
+
+    ok(kernel, "%api stop")
+    stopped = one_line_error(kernel, "%%http\nGET /items")
+    assert stopped.startswith("HttpRequestError: GET /items: no in-kernel server")
+    assert kernel.value("1 + 1") == 2
