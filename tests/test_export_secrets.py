@@ -92,3 +92,17 @@ def test_secrets_elsewhere_are_refused_naming_the_cell(source: str, problem: str
         rewrite(source)
     assert str(caught.value).startswith(f"cell 3 (`x`) puts a secret in the code ({problem}); "
                                         "secrets are never exported.")
+
+
+def test_a_literal_compared_with_a_secret_moves_to_the_environment() -> None:
+    source = ("async def check(x_token: str = Header()):\n"
+              "    if x_token != 'fake-super-secret-token':\n"
+              "        raise HTTPException(400)")
+    new, moved = rewrite(source)
+    assert "x_token != os.environ['X_TOKEN']" in new
+    assert moved == [("X_TOKEN", "fake-super-secret-token")]
+    new, moved = rewrite("ok = secrets.compare_digest(credentials.password.encode('utf8'), b'sword')")
+    assert new == ("ok = secrets.compare_digest(credentials.password.encode('utf8'), "
+                   "os.environ['PASSWORD'].encode())")
+    assert moved == [("PASSWORD", "sword")]
+    assert rewrite("same = user.name == 'ada'") == ("same = user.name == 'ada'", [])

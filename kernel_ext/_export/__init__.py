@@ -156,6 +156,7 @@ def _export(
             if new is not None:
                 rewritten[stmt.index] = new
             moved += secrets
+    moved = _unique(moved)
     needs_os = {index for index, _ in rewritten.items()}
 
     def render(stmt: Stmt) -> str:
@@ -191,6 +192,18 @@ def _export(
         secrets=tuple(moved),
         warnings=tuple(plan.warnings),
     )
+
+
+def _unique(moved: list[MovedSecret]) -> list[MovedSecret]:
+    seen: dict[str, MovedSecret] = {}
+    for secret in moved:
+        other = seen.setdefault(secret.env, secret)
+        if other.value != secret.value:
+            raise ExportError(
+                f"{secret.cell} and {other.cell} hold different secrets that would both be read "
+                f"from {secret.env}; give them distinct names read from the environment."
+            )
+    return list(seen.values())
 
 
 def source_of(stmt: Stmt) -> str:

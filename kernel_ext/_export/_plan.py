@@ -452,8 +452,12 @@ def _order(kept: list[Stmt], binders: dict[Version, list[Stmt]]) -> list[Stmt]:
 
 def _decisions(parsed: list[ParsedCell], statements: list[Stmt], kept: set[int]) -> list[CellDecision]:
     by_cell: dict[int, list[Stmt]] = defaultdict(list)
+    rebound: dict[str, list[tuple[int, int]]] = defaultdict(list)
     for stmt in statements:
         by_cell[id(stmt.cell)].append(stmt)
+        if id(stmt) in kept:
+            for name in stmt.names.binds:
+                rebound[name].append(stmt.position)
     decisions = []
     for cell in parsed:
         stmts = by_cell.get(id(cell), [])
@@ -463,15 +467,22 @@ def _decisions(parsed: list[ParsedCell], statements: list[Stmt], kept: set[int])
         elif cell.skip_reason is not None:
             reason = cell.skip_reason
         else:
-            reason = _why_dropped(stmts)
+            reason = _why_dropped(stmts, rebound)
         decisions.append(CellDecision(cell.cell.label, cell.first_line, exported, reason))
     return decisions
 
 
-def _why_dropped(stmts: list[Stmt]) -> str:
+def _why_dropped(stmts: list[Stmt], rebound: dict[str, list[tuple[int, int]]]) -> str:
     probes = [s.probe for s in stmts if s.probe]
     if probes:
         return f"a probe: {probes[0]}"
-    if stmts and all(s.replaced_by is not None for s in stmts if not s.is_import):
+
+    def replaced(stmt: Stmt) -> bool:
+        names = stmt.names.mutates or stmt.names.binds
+        later = all(any(p > stmt.position for p in rebound.get(n, ())) for n in names)
+        return stmt.replaced_by is not None or (bool(names) and later)
+
+    code = [s for s in stmts if not s.is_import]
+    if code and all(replaced(s) for s in code):
         return "replaced by a later definition"
     return "nothing in it is used by the app"

@@ -85,8 +85,47 @@ def literal_secret(value: ast.expr) -> str | None:
 def protect(stmt: ast.stmt, where: str) -> tuple[ast.stmt | None, list[MovedSecret]]:
     """(rewritten statement or None if unchanged, secrets moved to the environment)."""
     rewritten, moved = _rewrite_top(stmt, where)
+    compared, more = _rewrite_comparisons(rewritten or stmt, where)
+    if more:
+        rewritten, moved = compared, moved + more
     _refuse_remaining(rewritten or stmt, where)
     return rewritten, moved
+
+
+def _rewrite_comparisons(stmt: ast.stmt, where: str) -> tuple[ast.stmt, list[MovedSecret]]:
+    """`token != "abc"` and `compare_digest(password, b"abc")` read the literal from the env."""
+    moved: list[MovedSecret] = []
+    new = _copy(stmt)
+
+    def replace(literal: ast.expr, other: ast.expr) -> ast.expr:
+        name = _operand_name(other)
+        if name is None or not is_secret_name(name) or not _is_text(literal):
+            return literal
+        env = name.upper()
+        moved.append(MovedSecret(env, where, _text(literal)))
+        return _environ_lookup(env, isinstance(literal.value, bytes))  # type: ignore[attr-defined]
+
+    for node in ast.walk(new):
+        if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+            left, right = node.left, node.comparators[0]
+            node.left, node.comparators[0] = replace(left, right), replace(right, left)
+        elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("compare_digest")
+              and len(node.args) == 2):
+            first, second = node.args
+            node.args = [replace(first, second), replace(second, first)]
+    return new, moved
+
+
+def _operand_name(node: ast.expr) -> str | None:
+    """`password` for `credentials.password.encode("utf8")`, `x_token` for `x_token`."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
+            and node.func.attr in ("encode", "strip", "lower"):
+        node = node.func.value
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
 
 
 def _rewrite_top(stmt: ast.stmt, where: str) -> tuple[ast.stmt | None, list[MovedSecret]]:
