@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-from tests.conftest import port_is_free
+import httpx
+import pytest
+
+from tests.conftest import free_port, port_is_free
 from tests.kernel import Kernel
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
@@ -221,3 +228,67 @@ def test_http_cells(kernel: Kernel) -> None:
     stopped = one_line_error(kernel, "%%http\nGET /items")
     assert stopped.startswith("HttpRequestError: GET /items: no in-kernel server")
     assert kernel.value("1 + 1") == 2
+
+
+
+def test_status_card_and_docs_use_the_proxied_url_under_jupyter_server(tmp_path: Path) -> None:
+    """In a kernel that a Jupyter server with jupyter-server-proxy launched, the card's links and
+    the inline docs point at `<base_url>proxy/<port>/`, and that docs page works through the proxy."""
+    pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy is not installed")
+    from tests import test_proxy as proxy
+
+    jupyter = proxy.start_jupyter(tmp_path, dict.fromkeys(proxy.UNUSED_EXTENSIONS, False))
+    try:
+        with _server_kernel(jupyter) as client:
+            proxy.run_in(
+                client,
+                f"import os; os.environ['KERNEL_EXT_PORT'] = '{free_port()}'\n"
+                "%load_ext kernel_ext\n"
+                "import json, kernel_ext\n"
+                "from fastapi import FastAPI\n"
+                "app = FastAPI(title='proxied')\n",
+            )
+            out = proxy.run_in(
+                client,
+                "card = %api status\n"
+                "docs = %api docs\n"
+                "print(json.dumps([kernel_ext.base_url(), repr(card), card._repr_html_(), docs.url, "
+                "docs._repr_html_()]))",
+            )
+            base_url, card, card_html, docs_url, docs_html = json.loads(out.strip().splitlines()[-1])
+            prefix = f"/proxy/{base_url.rsplit(':', 1)[1]}"
+            assert f"| url: {prefix}/ | docs: {prefix}/docs |" in card
+            assert f"<a href='{prefix}/docs' target='_blank'>" in card_html
+            assert docs_url == f"{prefix}/docs" and f'src="{prefix}/docs"' in docs_html
+            page = jupyter.get(docs_url)  # what the IFrame loads, and the schema it asks for
+            assert page.status_code == 200 and "swagger-ui" in page.text
+            schema = jupyter.get(proxy.openapi_url_in(page.text))
+            assert schema.status_code == 200 and schema.json()["info"]["title"] == "proxied"
+    finally:
+        proxy.stop_jupyter(jupyter)
+
+
+@contextmanager
+def _server_kernel(jupyter: Any) -> Iterator[Any]:
+    """A kernel the Jupyter server starts for a notebook session (as tests/test_proxy.py does)."""
+    from jupyter_client import BlockingKernelClient
+
+    created = httpx.post(
+        jupyter.url + "api/sessions",
+        headers=jupyter.auth,
+        json={"path": "magics.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
+        timeout=60,
+    )
+    assert created.status_code == 201, created.text
+    session = created.json()
+    client = BlockingKernelClient(
+        connection_file=str(jupyter.runtime_dir / f"kernel-{session['kernel']['id']}.json")
+    )
+    client.load_connection_file()
+    client.start_channels(hb=False)  # a late heartbeat on a loaded machine is no dead kernel
+    try:
+        client.wait_for_ready(timeout=120)
+        yield client
+    finally:
+        client.stop_channels()
+        httpx.delete(jupyter.url + f"api/sessions/{session['id']}", headers=jupyter.auth, timeout=30)
