@@ -9,6 +9,8 @@ gets the same requests in the same order, and its statuses and bodies are compar
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -40,6 +42,12 @@ def check(notebook: Path, workdir: Path) -> None:
     proof = prove(notebook, workdir, env=ENV)
     assert not proof.problems, "\n".join(proof.problems)
     assert proof.recording.openapi is not None or proof.compared > 0
+    # Plain Python imports it: no IPython, no kernel_ext.
+    check = ("import sys, app.main\n"
+             "print(sorted({'IPython', 'kernel_ext', 'ipykernel'} & set(sys.modules)))")
+    done = subprocess.run([sys.executable, "-c", check], cwd=proof.app_dir, env=proof.env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "[]", done.stderr
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])

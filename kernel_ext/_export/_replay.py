@@ -523,6 +523,8 @@ class Proof:
     stable: int
     problems: list[str]
     recording: Recording
+    app_dir: Path
+    env: dict[str, str]  # what the server ran with
 
 
 def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None,
@@ -550,4 +552,4 @@ def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None,
         1 for e in recording.exchanges
         if e.answer and e.final and _same(e.answer, e.final, [recording.base_url or ""])
     )
-    return Proof(len(answers), stable, problems, recording)
+    return Proof(len(answers), stable, problems, recording, app_dir, server_env)
