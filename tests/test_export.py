@@ -102,7 +102,7 @@ def test_settings_stay_environment_driven_and_env_files_are_never_copied(tmp_pat
     cells = [
         "import os\nfrom fastapi import FastAPI\napp = FastAPI()\n"
         "API_TOKEN = 'tok-123'\nREGION = os.getenv('REGION', 'eu')",
-        "@app.get('/r')\ndef r():\n    return {'region': REGION, 'ok': API_TOKEN == 'x'}",
+        "@app.get('/r')\ndef r():\n    return {'region': REGION, 'ok': bool(API_TOKEN)}",
     ]
     notebook = write_notebook(tmp_path / "nb" / "nb.ipynb", cells)
     result = export_notebook(notebook, tmp_path / "out")
@@ -181,3 +181,11 @@ def test_api_export_in_a_kernel_uses_what_ran(shell, tmp_path: Path) -> None:  #
     main = (tmp_path / "out" / "app" / "main.py").read_text()
     assert 'title="Demo v2"' in main
     assert "/half" not in main and "httpx" not in main  # a cell that raised is not exported
+
+
+def test_two_secrets_for_one_environment_variable_are_refused(tmp_path: Path) -> None:
+    cells = [APP + "\nPASSWORD = 'a'",
+             "@app.get('/p')\ndef p(password: str = ''):\n    return password == 'b'"]
+    with pytest.raises(ExportError, match=r"cell 2 .* and cell 1 .* hold different secrets that "
+                                          r"would both be read from PASSWORD"):
+        export_cells(cells, tmp_path)

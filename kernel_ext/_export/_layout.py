@@ -53,8 +53,7 @@ class Unit:
 def layout(plan: Plan, render: Render, needs_os: set[int]) -> dict[str, str]:
     """Relative path -> source, for the files of the `app` package."""
     units = [Unit(s) for s in plan.statements if not s.hoisted]
-    split = _assign(plan, units)
-    if split is None:
+    if not _assign(plan, units):
         for unit in units:
             unit.module = "main"
     return _render(plan, units, render, needs_os)
@@ -63,7 +62,8 @@ def layout(plan: Plan, render: Render, needs_os: set[int]) -> dict[str, str]:
 # --- which module -------------------------------------------------------------------------------
 
 
-def _assign(plan: Plan, units: list[Unit]) -> bool | None:
+def _assign(plan: Plan, units: list[Unit]) -> bool:
+    """Give each unit a module; False when the split is not clean (then: one main.py)."""
     by_stmt = {id(u.stmt): u for u in units}
     deps = {id(u): _deps(plan, u.stmt, by_stmt) for u in units}
     users: dict[int, list[Unit]] = defaultdict(list)
@@ -78,26 +78,28 @@ def _assign(plan: Plan, units: list[Unit]) -> bool | None:
         if unit.module is None and _is_definition(unit.stmt) and unit.stmt.names.binds & depended:
             unit.module = "dependencies"
         unit.anchored = unit.module is not None
-    for unit in units:  # a statement that changes an object lives with it
-        if unit.module is None and unit.stmt.names.mutates:
-            owner = _owner(plan, unit.stmt, by_stmt)
-            if owner is not None and owner.module is not None:
-                unit.module, unit.anchored = owner.module, True
+    # A statement that changes an object (`db["k"] = v`, `@router.get`) lives with it.
+    owners = {id(u): _owner(plan, u.stmt, by_stmt) for u in units if not u.anchored}
     for _ in range(len(units) + 2):
         changed = False
         for unit in reversed(units):
-            floor = max((deps_module for d in deps[id(unit)]
-                         if (deps_module := d.module) is not None), key=_rank, default=None)
-            target = unit.module if unit.anchored else _lowest(users[id(unit)])
-            if target is None:
-                target = "main"
-            if floor is not None and _rank(floor) > _rank(target):
-                target = floor
+            target = unit.module if unit.anchored else _preferred(unit, owners, users)
+            floor = max((d.module for d in deps[id(unit)] if d.module is not None),
+                        key=_rank, default=None)
+            if target is None or (floor is not None and _rank(floor) > _rank(target)):
+                target = floor or "main"
             if target != unit.module:
                 unit.module, changed = target, True
         if not changed:
-            return True if _valid(plan, units, deps) else None
-    return None
+            return _valid(plan, units, deps)
+    return False
+
+
+def _preferred(unit: Unit, owners: dict[int, Unit | None], users: dict[int, list[Unit]]) -> str:
+    owner = owners.get(id(unit))
+    if owner is not None and owner.module is not None:
+        return owner.module
+    return _lowest(users[id(unit)]) or "main"
 
 
 def _depended_on(units: list[Unit]) -> set[str]:
@@ -275,8 +277,6 @@ def _class_anchor(stmt: Stmt, node: ast.ClassDef, resolve: _Resolver, names: _Na
                 unit.module == "database" or unit.module.startswith("models.")
             ):
                 return "models." + names.model(node.name)
-    if any(d for d in node.decorator_list if ast.unparse(d).split("(")[0].endswith("dataclass")):
-        return None
     return None
 
 

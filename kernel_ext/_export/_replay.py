@@ -55,7 +55,10 @@ def install_recorder(path: str) -> None:
     async_send = httpx.AsyncHTTPTransport.handle_async_request
 
     def handle_request(self: httpx.HTTPTransport, request: httpx.Request) -> httpx.Response:
-        seq = _start(request, request.read)
+        seq = _next_seq() if _ours(request) else None
+        if seq is not None:
+            request.read()
+            _write_request(seq, request)
         response = sync_send(self, request)
         if seq is not None:
             response.stream = _SyncTee(response.stream, seq, response)  # type: ignore[arg-type]
@@ -64,7 +67,7 @@ def install_recorder(path: str) -> None:
     async def handle_async_request(
         self: httpx.AsyncHTTPTransport, request: httpx.Request
     ) -> httpx.Response:
-        seq = _start(request, None) if _ours(request) else None
+        seq = _next_seq() if _ours(request) else None
         if seq is not None:
             await request.aread()
             _write_request(seq, request)
@@ -90,16 +93,10 @@ def _ours(request: httpx.Request) -> bool:
     return request.url.host in local and request.url.port == base.port
 
 
-def _start(request: httpx.Request, read: Any) -> int | None:
-    if read is not None and not _ours(request):
-        return None
+def _next_seq() -> int:
     with _lock:
         _state["seq"] += 1
-        seq = _state["seq"]
-    if read is not None:
-        read()
-        _write_request(seq, request)
-    return seq
+        return _state["seq"]
 
 
 def _write_request(seq: int, request: httpx.Request) -> None:
