@@ -184,8 +184,9 @@ class StatusCard:
         app = s.served_app() if s.running else s.shell.user_ns.get(s.app_name)
         if s.running:
             facts["url"] = s.public_url
-            if docs_path(app):
-                facts["docs"] = s.public_url.rstrip("/") + docs_path(app)
+            docs = docs_path(app) if app is not None else "/docs"  # where they will be
+            if docs:
+                facts["docs"] = s.public_url.rstrip("/") + docs
         facts["app"] = s.app_name if app is not None else f"none yet (define {s.app_name} = FastAPI())"
         facts["routes"] = str(count_routes(app))
         if s.last_reload:
