@@ -185,7 +185,7 @@ def test_api_export_in_a_kernel_uses_what_ran(shell, tmp_path: Path) -> None:  #
 
 def test_two_secrets_for_one_environment_variable_are_refused(tmp_path: Path) -> None:
     cells = [APP + "\nPASSWORD = 'a'",
-             "@app.get('/p')\ndef p(password: str = ''):\n    return password == 'b'"]
+             "@app.get('/p')\ndef p(password: str = ''):\n    return password == 'b' or PASSWORD"]
     with pytest.raises(ExportError, match=r"cell 2 .* and cell 1 .* hold different secrets that "
                                           r"would both be read from PASSWORD"):
         export_cells(cells, tmp_path)
