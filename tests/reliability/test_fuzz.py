@@ -31,6 +31,13 @@ TIME_LIMIT = 240  # seconds for one notebook's fuzz run: a hang detector, not a 
 EXPECTED_500: dict[str, set[str]] = {
     # Shows that a response failing its response_model is a 500 with the traceback in the log.
     "13_response_models.ipynb": {"GET /items/broken"},
+    # The explorer's demo of how a failing endpoint looks.
+    "01_explorer.ipynb": {"GET /boom"},
+}
+# Paths left out of fuzzing because generated input makes them run for minutes (not a failure).
+UNBOUNDED: dict[str, set[str]] = {
+    # `/countdown?n=` streams a line per 0.2 s for any n; `/slow?seconds=` sleeps that long.
+    "01_explorer.ipynb": {"/countdown", "/slow"},
 }
 TEARDOWN = re.compile(
     r"\.close\(\)|drop_all|\.dispose\(\)|\.cleanup\(\)|rmtree|\.unlink\(|%api stop|%unload_ext"
@@ -70,14 +77,14 @@ def test_no_500_on_generated_input(name: str, tmp_path: Path) -> None:
         url = kernel.value("__import__('kernel_ext').base_url()")
         if not httpx.get(url + "/openapi.json", timeout=30).json().get("paths"):
             pytest.skip(f"{name} serves no HTTP operation to fuzz")
-        failures = fuzz(url, tmp_path)
+        failures = fuzz(url, tmp_path, UNBOUNDED.get(name, set()))
     finally:
         kernel.shutdown()
     unexpected = {op: text for op, text in failures.items() if op not in EXPECTED_500.get(name, set())}
     assert not unexpected, "\n\n".join(f"{op}:\n{text}" for op, text in unexpected.items())
 
 
-def fuzz(url: str, tmp_path: Path) -> dict[str, str]:
+def fuzz(url: str, tmp_path: Path, skip_paths: set[str]) -> dict[str, str]:
     """Run schemathesis; return {"METHOD /path": failure text} for each failing operation."""
     command = [
         str(SCHEMATHESIS),
@@ -90,7 +97,9 @@ def fuzz(url: str, tmp_path: Path) -> dict[str, str]:
         "--request-timeout=20",
         "--generation-database=none",
         "--seed=1",
+        "--suppress-health-check=all",  # slow generation on a busy machine is not the API's fault
         "--no-color",
+        *(f"--exclude-path={path}" for path in sorted(skip_paths)),
     ]
     run = subprocess.run(command, capture_output=True, text=True, timeout=TIME_LIMIT, cwd=tmp_path)
     if run.returncode == 0:
