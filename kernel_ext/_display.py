@@ -66,7 +66,7 @@ def cell_finder(shell: Any, defined_in: dict[str, int | None]) -> CellOf:
     names the cell that compiled them, so redefinitions and same-named endpoints on different
     routers are told apart), else the cell that last bound a notebook name to that object."""
     compiler = getattr(shell, "compile", None)
-    namespace = getattr(shell, "user_ns", {})
+    names = {id(v): n for n, v in getattr(shell, "user_ns", {}).items() if not n.startswith("_")}
 
     def cell_of(obj: Any) -> int | None:
         code = getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
@@ -75,10 +75,8 @@ def cell_finder(shell: Any, defined_in: dict[str, int | None]) -> CellOf:
             match = re.fullmatch(r"In\[(\d+)\]", found[1]) if found else None
             if match:
                 return int(match.group(1))
-        for name, value in namespace.items():
-            if value is obj and not name.startswith("_"):
-                return defined_in.get(name)
-        return None
+        name = names.get(id(obj))
+        return defined_in.get(name) if name is not None else None
 
     return cell_of
 

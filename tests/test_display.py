@@ -153,3 +153,8 @@ def test_cell_column_follows_redefinitions_and_included_routers(shell: Shell) ->
     again = shell.ok("@app.get('/')\ndef root(): return 'v2'").execution_count
     assert {row.path: row.cell for row in kernel_ext.routes().rows}["/"] == f"[{again}]"
     assert shell.get("/").json() == "v2"
+    # Not a function: the cell that bound the object's name.
+    sub = shell.ok("sub = FastAPI()").execution_count
+    shell.ok("app.mount('/sub', sub)")
+    [mount] = [row for row in kernel_ext.routes().rows if row.methods == "MOUNT"]
+    assert (mount.path, mount.endpoint, mount.cell) == ("/sub", "FastAPI", f"[{sub}]")
