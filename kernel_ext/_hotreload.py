@@ -66,6 +66,7 @@ class HotReloader:
         self._ns_routers: dict[str, Router] = {}
         self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
         self._keys: dict[int, tuple[BaseRoute, Hashable]] = {}
+        self._dependency_users: dict[int, int] = {}  # id(dependency callable) -> live routes using it
         self._cells: dict[str, CellRecord] = {}
         self._warned: set[tuple[str, int]] = set()
         self._nested_warnings: dict[tuple[str, int], str] = {}
@@ -205,6 +206,8 @@ class HotReloader:
         if not new:
             return 0
         record.routes.extend((router, r) for r in new)
+        for route in new:
+            self._count_dependencies(route, +1)
         new_ids = {id(r) for r in new}
         # One cheap pass finds the few old entries that could be replaced; pairs are checked after.
         keys = {self._key(r) for r in new} - {None}
@@ -243,8 +246,28 @@ class HotReloader:
         return len(new)
 
     def _assign(self, router: Router, routes: list[BaseRoute]) -> None:
+        before = {id(r): r for r in router.routes}
+        after = {id(r) for r in routes}
+        for route in routes:
+            if id(route) not in before:
+                self._count_dependencies(route, +1)
+        for route_id, route in before.items():
+            if route_id not in after:
+                self._count_dependencies(route, -1)
         router.routes = routes  # one assignment: the serving thread sees old or new, never half
         private.mark_routes_changed(router)
+
+    def _count_dependencies(self, route: BaseRoute, delta: int) -> None:
+        """Keep count of the live routes that use each dependency (their whole Depends tree)."""
+        stack = [getattr(route, "dependant", None)]
+        while stack:
+            dependant = stack.pop()
+            if dependant is None:
+                continue
+            for sub in dependant.dependencies:
+                if sub.call is not None:
+                    self._dependency_users[id(sub.call)] = self._dependency_users.get(id(sub.call), 0) + delta
+                stack.append(sub)
 
     def _drop_previous(self, previous: CellRecord, record: CellRecord) -> int:
         """A re-run cell no longer registers something: take it away (e.g. /a edited to /b)."""
@@ -365,8 +388,13 @@ class HotReloader:
         reloaded = app.dependency_overrides.reloaded
         for old, name in self._stale.values():
             current = self._current(name)
-            if current is not _MISSING and current is not old and callable(current):
-                reloaded[old] = current
+            if current is _MISSING or current is old or not callable(current):
+                continue
+            # A dependency whose every route was re-run with it is left unmapped: a request
+            # already matched to an old route then finishes wholly in the old version.
+            if self._dependency_users.get(id(old)) == 0 and old not in reloaded:
+                continue
+            reloaded[old] = current
 
 def _same_endpoint(new: BaseRoute, old: BaseRoute) -> bool:
     name = endpoint_name(new)
