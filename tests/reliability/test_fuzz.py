@@ -9,6 +9,7 @@ generates inputs for every operation of the app it serves: no route may answer 5
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -23,7 +24,7 @@ from tests.reliability._kernel import start_kernel
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
-MAX_EXAMPLES = 8
+MAX_EXAMPLES = int(os.environ.get("KERNEL_EXT_FUZZ_EXAMPLES", "8"))  # per operation; raise for a deep run
 TIME_LIMIT = 240  # seconds for one notebook's fuzz run: a hang detector, not a budget
 
 # Operations whose point is to answer 500 (a notebook demonstrating unhandled errors):
