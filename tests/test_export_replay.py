@@ -59,3 +59,12 @@ def test_openapi_is_compared_by_its_route_table() -> None:
     recording = Recording([exchange])
     assert compare(recording, {1: schema(100, {"/a": {"get": {}}})}, "", None) == []
     assert compare(recording, {1: schema(10, {"/b": {"get": {}}})}, "", None) != []
+
+
+def test_two_live_versions_of_a_notebook_class_count_as_one_schema() -> None:
+    from kernel_ext._export._replay import _schema_outline
+
+    kernel = {"components": {"schemas": {"__main____Item__1": {}, "__main____Item__2": {},
+                                         "Order": {}}}}
+    exported = {"components": {"schemas": {"Item": {}, "Order": {}}}}
+    assert _schema_outline(kernel) == _schema_outline(exported)

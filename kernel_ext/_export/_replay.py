@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+_MAIN_SCHEMA = re.compile(r"^__main____(.+?)(?:__\d+)?$")
 _lock = threading.Lock()
 _state: dict[str, Any] = {}
 _SKIP_HEADERS = frozenset({"host", "connection", "keep-alive", "transfer-encoding"})
@@ -511,7 +512,9 @@ def _schema_outline(schema: dict[str, Any]) -> dict[str, Any]:
                                               "options", "trace"))
         for path, item in schema.get("paths", {}).items()
     }
-    return {"paths": paths, "schemas": sorted(schema.get("components", {}).get("schemas", {}))}
+    # Two live versions of a notebook class show up as `__main____Item__1`, `__main____Item__2`.
+    names = {_MAIN_SCHEMA.sub(r"\1", n) for n in schema.get("components", {}).get("schemas", {})}
+    return {"paths": paths, "schemas": sorted(names)}
 
 
 @dataclass
@@ -529,7 +532,8 @@ def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None,
     """Export `notebook`, run it, serve the export with gunicorn, replay, compare."""
     from . import export_notebook
 
-    base_env = {**os.environ, **(env or {})}
+    # One hash seed on both sides, so a `set` in a response is listed in the same order.
+    base_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
     result = export_notebook(notebook, workdir / "export", app_name=app_name)
     kernel_env = {**base_env, "KERNEL_EXT_PORT": str(free_port())}
     recording = run_notebook(notebook, workdir / "run", kernel_env, app_name)
