@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -34,6 +35,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ExportError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug of ours: still one line, and a way to see more
+        if os.environ.get("KERNEL_EXT_DEBUG"):
+            raise
+        print(f"error: kernel_ext export failed ({type(exc).__name__}: {exc}); "
+              "KERNEL_EXT_DEBUG=1 shows the traceback. Please report it.", file=sys.stderr)
+        return 1
     print(result.summary())
     if args.verbose:
         for line in result.skipped():

@@ -90,6 +90,11 @@ def test_a_syntax_error_names_the_cell_and_line() -> None:
     assert "kernel_ext: skip" in message
 
 
+def test_what_only_the_compiler_refuses_is_a_syntax_error_too() -> None:
+    with pytest.raises(ExportError, match=r"cell 2 \(`return 1`\) has a syntax error at line 1"):
+        parse_cell(Cell("return 1", label="cell 2"), 0)
+
+
 def test_a_syntax_error_in_a_skipped_cell_is_fine() -> None:
     assert parse_cell(Cell("def broken(:", tags=("kernel_ext:skip",)), 0).module is None
 

@@ -148,6 +148,8 @@ def parse_cell(cell: Cell, number: int) -> ParsedCell:
         return skipped("no Python code")
     try:
         module = compile(code, cell.label, "exec", _PARSE_FLAGS, dont_inherit=True)
+        # The full compiler also refuses `return` or `nonlocal` at the top level.
+        compile(module, cell.label, "exec", ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
     except SyntaxError as exc:
         line = (exc.text or "").strip()
         where = f"line {exc.lineno}" + (f" (`{line}`)" if line else "")
