@@ -6,10 +6,12 @@ each router with a single list assignment, which the serving thread sees atomica
 
 from __future__ import annotations
 
+import operator
 import sys
 import types
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from itertools import compress
 from typing import Any
 
 from fastapi import FastAPI
@@ -20,6 +22,7 @@ from starlette.routing import BaseRoute, Router
 
 from . import _fastapi_private as private
 from ._overrides import ChainedOverrides
+from ._routeindex import RouteIndex
 from ._routes import endpoint_name, middleware_key, rebuild, replaces, route_key, route_mentions
 from ._types import mentions
 
@@ -65,7 +68,7 @@ class HotReloader:
         self._stale_types: set[int] = set()
         self._ns_routers: dict[str, Router] = {}
         self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
-        self._keys: dict[int, tuple[BaseRoute, Hashable]] = {}
+        self._indexes: dict[int, RouteIndex] = {}
         self._dependency_users: dict[int, int] = {}  # id(dependency callable) -> live routes using it
         self._cells: dict[str, CellRecord] = {}
         self._warned: set[tuple[str, int]] = set()
@@ -90,6 +93,8 @@ class HotReloader:
         """Start tracking `app`; registrations remembered for an older app are dropped."""
         self.app = app
         self._cells.clear()
+        self._indexes.clear()
+        self._includes.clear()
 
     # --- hooks --------------------------------------------------------------------------------
 
@@ -139,11 +144,13 @@ class HotReloader:
 
     def _track_names(self, before: dict[str, Any], count: int | None) -> set[int]:
         """Record rebinding; return the ids of classes that a new version replaced in this cell."""
+        namespace = self.namespace
+        # The names whose object changed, found at C speed: every cell pays for this diff.
+        changed = compress(namespace, map(operator.is_not, namespace.values(), map(before.get, namespace)))
         new_types: set[int] = set()
-        for name, value in self.namespace.items():
+        for name in list(changed):
+            value = namespace[name]
             old = before.get(name, _MISSING)
-            if old is value:
-                continue
             self._defined_in[name] = count
             if isinstance(value, (APIRouter, FastAPI)):
                 self._names.setdefault(id(value), name)  # keys includes of a recreated router
@@ -188,72 +195,80 @@ class HotReloader:
         return targets
 
     def _key(self, route: BaseRoute) -> Hashable:
-        cached = self._keys.get(id(route))
-        if cached is not None and cached[0] is route:
-            return cached[1]
-        key = route_key(route, self._names)
-        self._keys[id(route)] = (route, key)
-        return key
+        return route_key(route, self._names)
+
+    def _index(self, router: Router, routes: list[BaseRoute]) -> RouteIndex:
+        index = self._indexes.get(id(router))
+        if index is None:
+            index = self._indexes[id(router)] = RouteIndex(routes, self._key)
+        return index
 
     def _settle_router(
         self, router: Router, before: list[BaseRoute], record: CellRecord, by_name: bool
     ) -> int:
         routes = router.routes
-        if len(routes) == len(before) and (not routes or routes[-1] is before[-1]):
+        count = len(before)
+        if len(routes) == count and (not routes or routes[-1] is before[-1]):
             return 0
-        known = {id(r) for r in before}
-        new = [r for r in routes if id(r) not in known]
+        index = self._index(router, before)
+        if len(routes) > count and all(map(operator.is_, routes, before)):
+            new = routes[count:]  # the usual case: decorators appended
+        else:
+            known = set(map(id, before))
+            new = [r for r in routes if id(r) not in known]
         if not new:
             return 0
         record.routes.extend((router, r) for r in new)
-        for route in new:
-            self._count_dependencies(route, +1)
-        new_ids = {id(r) for r in new}
-        # One cheap pass finds the few old entries that could be replaced; pairs are checked after.
-        keys = {self._key(r) for r in new} - {None}
-        names = {endpoint_name(r) for r in new} - {None} if by_name else set()
-        candidates = [
-            old
-            for old in routes
-            if id(old) not in new_ids
-            and (self._key(old) in keys or (names and endpoint_name(old) in names))
-        ]
+        new_ids = set(map(id, new))
         slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry that takes its slot
         placed: set[int] = set()
-        dropped: set[int] = set()
+        dropped: dict[int, BaseRoute] = {}
         for entry in new:
-            for old in candidates:
-                if id(old) in dropped:
+            for old in index.candidates(entry, by_name):
+                if id(old) in new_ids or id(old) in dropped:
                     continue
                 if replaces(entry, old, self._names) or (by_name and _same_endpoint(entry, old)):
-                    dropped.add(id(old))
+                    dropped[id(old)] = old
                     if id(entry) not in placed:
                         slot_of[id(old)] = entry
                         placed.add(id(entry))
+        for entry in new:
+            index.add(entry)
+            self._count_dependencies(entry, +1)
         if not dropped:
             return len(new)
-        settled: list[BaseRoute] = []
-        for route in routes:
-            if id(route) in slot_of:
-                settled.append(slot_of[id(route)])
-            elif id(route) in dropped or id(route) in placed:
+        ids = list(map(id, routes))
+        settled = list(routes)
+        delete: set[int] = set()
+        for old_id, old in dropped.items():
+            if old_id not in ids:  # someone else removed it already
+                placed.discard(id(slot_of.pop(old_id, old)))
                 continue
+            position = ids.index(old_id)
+            if old_id in slot_of:
+                settled[position] = slot_of[old_id]  # the new entry keeps the old one's place
             else:
-                settled.append(route)
-        self._assign(router, settled)
-        if len(self._keys) > 4 * len(settled) + 1000:
-            self._keys.clear()
+                delete.add(position)
+        delete.update(ids.index(entry_id) for entry_id in placed)
+        for position in sorted(delete, reverse=True):
+            del settled[position]
+        self._assign(router, settled, removed=list(dropped.values()))
         return len(new)
 
-    def _assign(self, router: Router, routes: list[BaseRoute]) -> None:
-        before = {id(r): r for r in router.routes}
-        after = {id(r) for r in routes}
-        for route in routes:
-            if id(route) not in before:
-                self._count_dependencies(route, +1)
-        for route_id, route in before.items():
-            if route_id not in after:
-                self._count_dependencies(route, -1)
+    def _assign(
+        self,
+        router: Router,
+        routes: list[BaseRoute],
+        removed: Sequence[BaseRoute] = (),
+        added: Sequence[BaseRoute] = (),
+    ) -> None:
+        index = self._index(router, router.routes)
+        for route in removed:
+            index.remove(route)
+            self._count_dependencies(route, -1)
+        for route in added:
+            index.add(route)
+            self._count_dependencies(route, +1)
         router.routes = routes  # one assignment: the serving thread sees old or new, never half
         private.mark_routes_changed(router)
 
@@ -281,7 +296,8 @@ class HotReloader:
             remaining = [r for r in router.routes if id(r) not in ids]
             if len(remaining) != len(router.routes):
                 removed += len(router.routes) - len(remaining)
-                self._assign(router, remaining)
+                gone_routes = [r for r in router.routes if id(r) in ids]
+                self._assign(router, remaining, removed=gone_routes)
         return removed
 
     # --- models -------------------------------------------------------------------------------
@@ -301,22 +317,24 @@ class HotReloader:
         rebuilt = 0
         for router in self._routers():
             routes = list(router.routes)
-            touched = False
-            for index, route in enumerate(routes):
+            removed: list[BaseRoute] = []
+            added: list[BaseRoute] = []
+            for position, route in enumerate(routes):
                 if not route_mentions(route, stale):
                     continue
                 try:
-                    routes[index] = rebuild(route, mapping)  # type: ignore[arg-type]
+                    routes[position] = rebuild(route, mapping)  # type: ignore[arg-type]
                 except Exception as exc:
                     changes.warnings.append(
                         f"could not rebuild {getattr(route, 'path', route)!s} with the new "
                         f"classes ({type(exc).__name__}: {exc}); re-run its cell."
                     )
                     continue
-                touched = True
+                removed.append(route)
+                added.append(routes[position])
                 rebuilt += 1
-            if touched:
-                self._assign(router, routes)
+            if added:
+                self._assign(router, routes, removed=removed, added=added)
         return rebuilt
 
     def _warn_nested_models(self, new_types: set[int], changes: Changes) -> None:
