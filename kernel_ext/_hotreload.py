@@ -185,12 +185,15 @@ class HotReloader:
         return list(found.values())
 
     def _included_in(self, router: Router) -> list[Router]:
-        # Every cell pays for this walk; skip it while the route list is the one already seen.
+        # Every cell pays for this: reuse what was seen, scan only what decorators appended.
         routes = router.routes
         cached = self._includes.get(id(router))
-        if cached is not None and cached[0] is routes and cached[1] == len(routes):
-            return cached[2]
-        targets = [private.included_router_target(r) for r in routes if private.is_included_router(r)]
+        if cached is not None and cached[0] is routes and len(routes) >= cached[1]:
+            if len(routes) == cached[1]:
+                return cached[2]
+            targets = cached[2] + _include_targets(routes[cached[1] :])
+        else:
+            targets = _include_targets(routes)
         self._includes[id(router)] = (routes, len(routes), targets)
         return targets
 
@@ -211,8 +214,9 @@ class HotReloader:
         if len(routes) == count and (not routes or routes[-1] is before[-1]):
             return 0
         index = self._index(router, before)
-        if len(routes) > count and all(map(operator.is_, routes, before)):
-            new = routes[count:]  # the usual case: decorators appended
+        appended = count == 0 or (routes[0] is before[0] and routes[count - 1] is before[-1])
+        if len(routes) > count and appended:
+            new = routes[count:]  # the usual case: decorators appended to the same list
         else:
             known = set(map(id, before))
             new = [r for r in routes if id(r) not in known]
@@ -262,6 +266,11 @@ class HotReloader:
         removed: Sequence[BaseRoute] = (),
         added: Sequence[BaseRoute] = (),
     ) -> None:
+        targets = self._included_in(router)
+        if any(map(private.is_included_router, [*removed, *added])):
+            self._includes.pop(id(router), None)
+        else:
+            self._includes[id(router)] = (routes, len(routes), targets)
         index = self._index(router, router.routes)
         for route in removed:
             index.remove(route)
@@ -413,6 +422,10 @@ class HotReloader:
             if self._dependency_users.get(id(old)) == 0 and old not in reloaded:
                 continue
             reloaded[old] = current
+
+def _include_targets(routes: list[BaseRoute]) -> list[Router]:
+    return [private.included_router_target(r) for r in routes if private.is_included_router(r)]
+
 
 def _same_endpoint(new: BaseRoute, old: BaseRoute) -> bool:
     name = endpoint_name(new)
