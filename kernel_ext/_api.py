@@ -72,7 +72,11 @@ def log(last: int | None = None) -> Any:
     """The request log as a live output area (a widget), or its text outside widget frontends."""
     from ._livelog import LiveLog
 
-    return LiveLog(session().request_log, last=last)
+    s = session()
+    if s.live_log is not None:  # one widget and one sink per session, however often shown
+        s.live_log.close()
+    s.live_log = LiveLog(s.request_log, last=last)
+    return s.live_log
 
 
 def docs(height: int = 600) -> DocsView:

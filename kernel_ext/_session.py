@@ -39,6 +39,7 @@ class Session:
         self._capture = LogCapture(self.request_log)
         self._listeners: list[Listener] = []
         self._refused: Any | None = None
+        self.live_log: Any | None = None  # the `%api log` widget, if shown
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -50,6 +51,8 @@ class Session:
 
     def close(self, *, keep_socket: bool = False) -> None:
         Session.handover = self.stop(keep_socket=keep_socket)
+        if self.live_log is not None:
+            self.live_log.close()
         self.shell.events.unregister("post_run_cell", self.post_run_cell)
         self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
         self._capture.uninstall()

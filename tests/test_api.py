@@ -90,7 +90,8 @@ def test_log_is_fed_as_requests_arrive(shell: Shell) -> None:
         lines = shell.session.request_log.lines()
         access = [line for line in lines if '"POST /items HTTP/1.1" 200' in line]
         assert len(access) == 1
-        # The widget was fed by the sink, line by line (append_stdout changes the widget's state).
+        # The widget is fed by the sink and redrawn (throttled) with the latest lines.
+        live.flush()
         streamed = "".join(o["text"] for o in live.output.outputs)
         assert streamed.endswith(access[0] + "\n")
         assert access[0] in repr(live)
@@ -183,3 +184,17 @@ def test_export_writes_the_package(shell: Shell, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="--force"):
         kernel_ext.export(str(tmp_path / "out"))
     assert kernel_ext.export(str(tmp_path / "out"), force=True).files == result.files
+
+
+def test_one_live_log_per_session_redrawn_not_appended(shell: Shell) -> None:
+    shell.ok(APP)
+    first = kernel_ext.log()
+    second = kernel_ext.log()
+    assert shell.session.live_log is second
+    for _ in range(30):
+        shell.post("/items", json={"name": "x"})
+    second.flush()
+    assert len(second.output.outputs) == 1  # one stream, redrawn: cost does not grow per line
+    assert second.output.outputs[0]["text"].count('"POST /items HTTP/1.1"') == 30
+    first_text = "".join(o["text"] for o in first.output.outputs)
+    assert '"POST /items' not in first_text  # the replaced widget stopped listening
