@@ -40,6 +40,7 @@ class Session:
         self._listeners: list[Listener] = []
         self._refused: Any | None = None
         self.live_log: Any | None = None  # the `%api log` widget, if shown
+        self.cell_runs: dict[int, tuple[str | None, bool]] = {}  # count -> (cell id, succeeded)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -226,11 +227,12 @@ class Session:
         try:
             swapped = self._sync_app()
             info = getattr(result, "info", None)
-            changes = self.reloader.after_cell(
-                cell_id=getattr(info, "cell_id", None),
-                succeeded=bool(getattr(result, "success", True)),
-                count=getattr(result, "execution_count", None),
-            )
+            cell_id = getattr(info, "cell_id", None)
+            succeeded = bool(getattr(result, "success", True))
+            count = getattr(result, "execution_count", None)
+            if count is not None:
+                self.cell_runs[count] = (cell_id, succeeded)  # what `%api export` skips
+            changes = self.reloader.after_cell(cell_id=cell_id, succeeded=succeeded, count=count)
             if changes.middleware:
                 self.gateway.rebuild_stack()
             for message in changes.warnings:

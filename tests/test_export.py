@@ -167,9 +167,6 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
 
 
 def test_api_export_in_a_kernel_uses_what_ran(shell, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    from kernel_ext._export import track_cells
-
-    track_cells(shell.ip)
     shell.ok(APP)
     failed = shell.run("@app.get('/half')\ndef half():\n    return 1\n\nraise ValueError('oops')")
     assert not failed.success

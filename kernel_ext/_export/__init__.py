@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import shutil
-import weakref
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,51 +91,22 @@ def export_cells(
 
 
 def export_session(session: Any, out_dir: str | Path, force: bool = False) -> ExportResult:
-    """`%api export DIR`: the cells this kernel has run, as `track_cells` recorded them."""
-    shell = session.shell
-    return _export(history_cells(shell), Path(out_dir), force, "", session.app_name)
+    """`%api export DIR`: the cells this kernel has run, with what the session recorded of each
+    run (cell id, whether it raised)."""
+    return _export(history_cells(session), Path(out_dir), force, "", session.app_name)
 
 
 # --- the kernel's history ----------------------------------------------------------------------
 
 
-@dataclass
-class _Run:
-    cell_id: str | None
-    failed: bool
-
-
-_runs: weakref.WeakKeyDictionary[Any, dict[int, _Run]] = weakref.WeakKeyDictionary()
-
-
-def track_cells(shell: Any) -> None:
-    """Remember each run's cell id and success, so an export skips failed runs (idempotent)."""
-    if shell in _runs:
-        return
-    runs: dict[int, _Run] = {}
-    _runs[shell] = runs
-
-    def post_run_cell(result: Any) -> None:
-        try:
-            count = result.execution_count
-            if count is not None:
-                info = getattr(result, "info", None)
-                runs[count] = _Run(getattr(info, "cell_id", None), not result.success)
-        except Exception:  # never raise into the user's cell
-            pass
-
-    shell.events.register("post_run_cell", post_run_cell)
-
-
-def history_cells(shell: Any) -> list[Cell]:
-    runs = _runs.get(shell, {})
-    sources = shell.history_manager.input_hist_raw
+def history_cells(session: Any) -> list[Cell]:
+    sources = session.shell.history_manager.input_hist_raw
     cells = []
     for count, source in enumerate(sources):
         if count == 0:
             continue
-        run = runs.get(count, _Run(None, False))
-        cells.append(Cell(source, label=f"In [{count}]", cell_id=run.cell_id, failed=run.failed))
+        cell_id, succeeded = session.cell_runs.get(count, (None, True))
+        cells.append(Cell(source, label=f"In [{count}]", cell_id=cell_id, failed=not succeeded))
     return cells
 
 
