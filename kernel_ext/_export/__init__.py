@@ -32,7 +32,6 @@ __all__ = [
     "export_cells",
     "export_notebook",
     "export_session",
-    "track_cells",
 ]
 
 
