@@ -140,6 +140,7 @@ def page(tmp_path: Path) -> Iterator[Any]:
             headless=True,
             args=CHROMIUM_ARGS,
             accept_downloads=False,
+            timeout=60_000,
             viewport={"width": 1400, "height": 1000},
         )
         try:

@@ -7,6 +7,7 @@ cannot reach: the browser gets the same files from the fastapi-offline package i
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -93,7 +94,8 @@ def test_jupyterlab_end_to_end(lab: Lab, page: Any, budget: Budget, screenshots:
         )
         step4_docs(page, budget, screenshots / "4_swagger_ui_docs.png")
     except BaseException:
-        page.screenshot(path=str(screenshots / "failure.png"))
+        with contextlib.suppress(Exception):  # a hung browser must not hide the first error
+            page.screenshot(path=str(screenshots / "failure.png"), timeout=10_000)
         print(f"JupyterLab's log ends:\n{lab.log_tail()}")
         raise
 
