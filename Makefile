@@ -27,6 +27,9 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) --nbmake notebooks/
 
+e2e: $(STAMP)
+	$(PY) -m pytest -m e2e tests/e2e
+
 bench: $(STAMP)
 	$(PY) bench/run_all.py
 
