@@ -125,7 +125,8 @@ def test_each_command_through_the_magic(kernel: Kernel, tmp_path: Path) -> None:
     assert kernel.value("r.status_code") == 200
     lines = kernel.value("kernel_ext._api.session().request_log.lines()")
     assert "creating pen" in lines and any('"POST /items HTTP/1.1" 200' in line for line in lines)
-    streamed = kernel.value("''.join(o['text'] for o in live.output.outputs)")
+    # The widget is redrawn at most every 0.2 s with the latest lines (see _livelog).
+    streamed = kernel.value("live.flush() or ''.join(o['text'] for o in live.output.outputs)")
     assert "creating pen\n" in streamed and '"POST /items HTTP/1.1" 200' in streamed
 
     explore = ok(kernel, "%api explore")
