@@ -168,6 +168,7 @@ def http_help() -> str:
     return http_arg_parser().format_help().rstrip() + "\n\n" + HTTP_SYNTAX
 
 
-ApiMagics.api.__doc__ = help_text()
-# IPython's `?` asks `obj.getdoc()` first: the full help without importing the .http engine at load.
+# IPython's `?` asks `obj.getdoc()` first: the full help, built when asked rather than at load
+# (argparse formatting and the .http engine's import would otherwise slow every %load_ext).
+ApiMagics.api.getdoc = help_text  # type: ignore[attr-defined]
 ApiMagics.http.getdoc = http_help  # type: ignore[attr-defined]

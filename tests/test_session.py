@@ -70,3 +70,13 @@ def test_stop_and_start_again(shell: Shell) -> None:
         assert httpx.get(url + "/").text != f'"{marker}"'
     kernel_ext.start()
     assert httpx.get(kernel_ext.base_url() + "/").json() == marker
+
+
+def test_serving_shortens_the_gil_switch_interval_and_stop_restores_it(shell: Shell) -> None:
+    import sys
+
+    assert sys.getswitchinterval() == 0.001
+    kernel_ext.stop()
+    assert sys.getswitchinterval() == 0.005
+    kernel_ext.start()
+    assert sys.getswitchinterval() == 0.001
