@@ -96,7 +96,7 @@ class Load:
                 try:
                     response = await client.get(log.path)
                 except httpx.HTTPError as exc:
-                    log.errors.append(f"{type(exc).__name__}: {exc}")
+                    log.errors.append(f"{type(exc).__name__}: {log.path}: {exc}")
                     await asyncio.sleep(0.01)
                     continue
                 problem = self.check(response)

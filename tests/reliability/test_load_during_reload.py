@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.reliability._kernel import kernel_with_app, ok, wait_until
+from tests.reliability._kernel import kernel_with_app, ok, request_log, wait_until
 from tests.reliability._load import Load
 
 CLIENTS = 50
@@ -33,7 +33,7 @@ def read_version(tag: str = Depends(version_tag)):
 
 def check_version(response: httpx.Response) -> str | None:
     if response.status_code != 200:
-        return f"HTTP {response.status_code}"
+        return f"HTTP {response.status_code} on {response.url.path}"
     if response.url.path == "/openapi.json":
         operations = response.json()["paths"].get("/v", {})
         return None if list(operations) == ["get"] else f"openapi /v has {list(operations)}"
@@ -58,10 +58,12 @@ def test_every_answer_is_whole_old_or_new_under_reload() -> None:
             final = httpx.get(url + "/v", timeout=10).json()
             report = load.stop()
         routes = kernel.value("[r.path for r in app.router.routes if getattr(r, 'path', '') == '/v']")
+        log = request_log(kernel)
 
     assert final == {"v": RERUNS, "tag": f"t{RERUNS}"}
     assert not report.errors, report.summary()
-    assert not report.problems, report.summary()
+    tracebacks = log[log.find("Traceback") :][:6000] if "Traceback" in log else ""
+    assert not report.problems, f"{report.summary()}\n{tracebacks}"
     for log in report.clients:
         if log.path == "/v":
             seen = [a["v"] for a in log.answers]
