@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._fastapi_private import call_with_stack
 from ._lifespan import Lifespan
@@ -15,6 +16,9 @@ from ._proxy import apply_forwarded_prefix
 
 # True while our server handles a request; the request log routes output by it.
 in_request: contextvars.ContextVar[bool] = contextvars.ContextVar("kernel_ext_in_request", default=False)
+
+OPENAPI_WAIT_STEP = 0.01  # seconds
+OPENAPI_WAIT_STEPS = 500  # at most 5 s for a running cell before rendering anyway
 
 NO_APP_MESSAGE = (
     "kernel_ext is running but no app is defined yet. In a cell, run: "
@@ -29,6 +33,7 @@ class Served:
     app: Any
     stack: ASGIApp
     lifespan: Lifespan = field(init=False)
+    last_openapi: list[Message] | None = None  # the last /openapi.json response that rendered
 
     def __post_init__(self) -> None:
         self.lifespan = Lifespan(self.app)
@@ -43,6 +48,7 @@ class Gateway:
     def __init__(self, app_name: str = "app") -> None:
         self.app_name = app_name
         self.current: Served | None = None
+        self.cell_running = False  # set by the session's hooks
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -56,6 +62,9 @@ class Gateway:
                 return
             if served.lifespan.state:
                 scope["state"] = dict(served.lifespan.state)
+            if self._is_openapi(served, scope):
+                await self._openapi(served, scope, receive, send)
+                return
             await call_with_stack(served.app, served.stack, scope, receive, send)
         finally:
             in_request.reset(token)
@@ -67,6 +76,49 @@ class Gateway:
         message = NO_APP_MESSAGE.replace("app = FastAPI()", f"{self.app_name} = FastAPI()")
         response = JSONResponse({"detail": message}, status_code=503)
         await response(scope, receive, send)
+
+    @staticmethod
+    def _is_openapi(served: Served, scope: Scope) -> bool:
+        url = getattr(served.app, "openapi_url", None)
+        return bool(url) and scope["type"] == "http" and scope["path"] == scope.get("root_path", "") + url
+
+    async def _openapi(self, served: Served, scope: Scope, receive: Receive, send: Send) -> None:
+        """FastAPI cannot render a schema from a half-updated app: a running cell may have
+        appended a second version of a route or model, and the hook may swap the route list
+        between the two passes rendering makes. Then answer with the last schema that rendered,
+        or render again once the cell has finished."""
+        during_cell = self.cell_running
+        messages, failure = await self._render_openapi(served, scope, receive)
+        if failure is not None or messages[0].get("status") != 200:
+            if (during_cell or self.cell_running) and served.last_openapi is not None:
+                messages, failure = served.last_openapi, None
+            else:
+                for _ in range(OPENAPI_WAIT_STEPS):
+                    if not self.cell_running:
+                        break
+                    await asyncio.sleep(OPENAPI_WAIT_STEP)
+                messages, failure = await self._render_openapi(served, scope, receive)
+        for message in messages:
+            await send(message)
+        if failure is not None:
+            raise failure
+
+    @staticmethod
+    async def _render_openapi(
+        served: Served, scope: Scope, receive: Receive
+    ) -> tuple[list[Message], Exception | None]:
+        messages: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            messages.append(message)
+
+        try:
+            await call_with_stack(served.app, served.stack, scope, receive, keep)
+        except Exception as exc:
+            return messages, exc
+        if messages and messages[0].get("status") == 200:
+            served.last_openapi = messages
+        return messages, None
 
     def rebuild_stack(self) -> None:
         """Pick up middleware and exception handlers added since the stack was built."""

@@ -237,6 +237,7 @@ class Session:
     # --- IPython hooks: they never raise into the user's cell ---------------------------------
 
     def pre_run_cell(self, info: Any = None) -> None:
+        self.gateway.cell_running = True
         try:
             self.reloader.before_cell()
         except Exception:
@@ -261,6 +262,8 @@ class Session:
                 self._notify()
         except Exception:
             self._report_bug("after the cell")
+        finally:
+            self.gateway.cell_running = False  # only now is the app settled
 
     def _report(self, message: str) -> None:
         self.last_error = message

@@ -53,7 +53,7 @@ class Shell:
 def shell(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
     monkeypatch.setenv("KERNEL_EXT_PORT", str(free_port()))  # see tests/kernel.py
     ip = start_ipython() or InteractiveShell.instance()
-    ip.reset(new_session=False)
+    ip.reset(new_session=True)  # a fresh history too: %api export reads what this test ran
     ip.run_cell("%load_ext kernel_ext")
     wrapper = Shell(ip)
     assert wrapper.session is not None and wrapper.session.running
