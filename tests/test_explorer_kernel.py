@@ -62,7 +62,7 @@ def test_explorer_in_a_kernel(kernel: Kernel) -> None:
     assert kernel.value("ex.values") == {"item_id": 41, "q": "k", "extra": None}
 
     # Failures land in the explorer, not in the cell.
-    failed = kernel.run("ex.timeout = 0.001\nex.send_button.click()\nex.timeout = 10")
+    failed = kernel.run("ex.timeout = 1e-6\nex.send_button.click()\nex.timeout = 10")
     assert failed.status == "ok" and failed.error is None
     assert kernel.value("ex.output_text.startswith('Error: ')") is True
 
