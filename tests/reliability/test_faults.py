@@ -203,9 +203,10 @@ def test_reload_ext_under_load_keeps_app_port_and_single_hooks() -> None:
         print(f"%reload_ext x5 under load: {result.summary()}")
         assert not result.problems, result.summary()  # answered means right: no 503 "no app", no 500
         # The listening socket is handed over, so no connection is refused. A keep-alive
-        # connection the old server closes as a request goes out on it is the one error left
-        # (browsers retry those); it is reported, not asserted on.
-        assert not [e for e in result.errors if not e.startswith("RemoteProtocolError")], result.summary()
+        # connection the old server closes (or resets) as a request goes out on it is the one
+        # error left (browsers retry those); it is reported, not asserted on.
+        closed = ("RemoteProtocolError", "ReadError", "WriteError")
+        assert not [e for e in result.errors if not e.startswith(closed)], result.summary()
         assert kernel.value("__import__('kernel_ext').base_url()") == url
         hooks = kernel.value(
             "[getattr(f, '__qualname__', '') for e in ('pre_run_cell', 'post_run_cell') "
