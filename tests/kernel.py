@@ -48,7 +48,7 @@ class Kernel:
         self.manager = KernelManager(kernel_name="python3")
         # Each test kernel gets its own port: kernels of parallel tests would otherwise all
         # scan from 8000, and a port one test frees may be taken by another at once.
-        self.env = {**os.environ, "KERNEL_EXT_PORT": str(_free_port()), **(env or {})}
+        self.env = {**os.environ, "KERNEL_EXT_PORT": str(free_port()), **(env or {})}
 
     def start(self, attempts: int = 3) -> Kernel:
         # jupyter_client picks the kernel's zmq ports by bind-and-close; kernels starting at
@@ -141,7 +141,19 @@ class Kernel:
                 self.manager.shutdown_kernel(now=False)
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server (which, like uvicorn, sets SO_REUSEADDR) could listen on the port now."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+            sock.listen(1)
+        except OSError:
+            return False
+        return True

@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
-import socket
 import time
 from collections.abc import Callable, Iterator
 
 import httpx
 
-from tests.kernel import Kernel, Reply
+from tests.kernel import Kernel, Reply, free_port
 
 APP = """\
 from fastapi import FastAPI
@@ -22,24 +21,6 @@ app = FastAPI()
 def root():
     return {"ok": True}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a server (which, like uvicorn, sets SO_REUSEADDR) could listen on the port now."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-            sock.listen(1)
-        except OSError:
-            return False
-        return True
 
 
 def start_kernel(port: int | None = None, cwd: str | None = None) -> Kernel:

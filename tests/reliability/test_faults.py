@@ -9,14 +9,13 @@ import time
 import httpx
 import pytest
 
+from tests.kernel import free_port, port_is_free
 from tests.reliability._kernel import (
     APP,
     drain,
-    free_port,
     get,
     kernel_with_app,
     ok,
-    port_is_free,
     request_log,
     start_kernel,
     wait_until,
