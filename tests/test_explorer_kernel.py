@@ -62,9 +62,21 @@ def test_explorer_in_a_kernel(kernel: Kernel) -> None:
     assert kernel.value("ex.values") == {"item_id": 41, "q": "k", "extra": None}
 
     # Failures land in the explorer, not in the cell.
-    failed = kernel.run("ex.timeout = 1e-6\nex.send_button.click()\nex.timeout = 10")
-    assert failed.status == "ok" and failed.error is None
+    # A handler slower than the explorer's timeout fails on any machine, however fast its loopback.
+    slow = kernel.run(
+        "import time\n"
+        "@app.get('/slow')\n"
+        "def slow():\n"
+        "    time.sleep(3)\n"
+        "    return {}"
+    )
+    assert slow.status == "ok", slow.traceback
+    failed = kernel.run(
+        "ex.select('GET', '/slow')\nex.timeout = 0.3\nex.send_button.click()\nex.timeout = 10"
+    )
+    assert failed.status == "ok" and failed.error is None, failed.traceback
     assert kernel.value("ex.output_text.startswith('Error: ')") is True
+    assert kernel.value("'timed out' in ex.output_text.lower()") is True
 
     # A user mistake is one line, not a traceback through the explorer.
     mistake = kernel.run("ex.select('GET', '/itemz/{item_id}')")
