@@ -9,7 +9,7 @@ from __future__ import annotations
 import operator
 import sys
 import types
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -65,6 +65,7 @@ class HotReloader:
         self._names: dict[int, str] = {}  # id(object) -> the name it was bound to
         self._defined_in: dict[str, int | None] = {}  # name -> execution count
         self._stale: dict[int, tuple[Any, str]] = {}  # id(old version) -> (old, name)
+        self._old_versions: dict[str, list[Any]] = {}  # name -> the definitions it replaced
         self._stale_types: set[int] = set()
         self._ns_routers: dict[str, Router] = {}
         self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
@@ -113,7 +114,7 @@ class HotReloader:
         changes = Changes()
         if snapshot is None:  # the cell that loaded us: nothing to compare with
             return changes
-        new_types = self._track_names(snapshot.namespace, count)
+        rebound, new_types = self._track_names(snapshot.namespace, count)
         record = CellRecord()
         for router, before in snapshot.routes.values():
             changes.routes += self._settle_router(router, before, record, cell_id is None)
@@ -125,7 +126,7 @@ class HotReloader:
             self._warn_nested_models(new_types, changes)
         if self.app is not None:
             changes.middleware = self._settle_middleware(snapshot, record)
-            self._apply_dependency_overrides()
+            self._apply_dependency_overrides(rebound)
         if cell_id is not None:
             previous = self._cells.get(cell_id)
             if succeeded:
@@ -142,13 +143,15 @@ class HotReloader:
 
     # --- namespace ----------------------------------------------------------------------------
 
-    def _track_names(self, before: dict[str, Any], count: int | None) -> set[int]:
-        """Record rebinding; return the ids of classes that a new version replaced in this cell."""
+    def _track_names(self, before: dict[str, Any], count: int | None) -> tuple[list[str], set[int]]:
+        """Record rebinding; return the names rebound, and the ids of classes replaced, in this cell."""
         namespace = self.namespace
         # The names whose object changed, found at C speed: every cell pays for this diff.
-        changed = compress(namespace, map(operator.is_not, namespace.values(), map(before.get, namespace)))
+        changed = list(
+            compress(namespace, map(operator.is_not, namespace.values(), map(before.get, namespace)))
+        )
         new_types: set[int] = set()
-        for name in list(changed):
+        for name in changed:
             value = namespace[name]
             old = before.get(name, _MISSING)
             self._defined_in[name] = count
@@ -160,10 +163,11 @@ class HotReloader:
             if not (_is_definition(old) and _is_definition(value)):
                 continue
             self._stale[id(old)] = (old, name)
+            self._old_versions.setdefault(name, []).append(old)
             if isinstance(old, type) and isinstance(value, type):
                 self._stale_types.add(id(old))
                 new_types.add(id(old))
-        return new_types
+        return changed, new_types
 
     def _current(self, name: str) -> Any:
         return self.namespace.get(name, _MISSING)
@@ -403,25 +407,30 @@ class HotReloader:
 
     # --- dependencies -------------------------------------------------------------------------
 
-    def _apply_dependency_overrides(self) -> None:
+    def _apply_dependency_overrides(self, rebound: list[str]) -> None:
         """Routes keep `Depends(old)`; point every old version at the newest one.
 
         FastAPI's overrides are not transitive, so each old version maps straight to the newest.
+        Only the names this cell rebound are visited, so the cost does not grow with history,
+        except for an app not seen before, which gets every mapping.
         """
         app = self.app
         assert app is not None
+        names: Iterable[str] = rebound
         if not isinstance(app.dependency_overrides, ChainedOverrides):
             app.dependency_overrides = ChainedOverrides(app.dependency_overrides)
+            names = self._old_versions
         reloaded = app.dependency_overrides.reloaded
-        for old, name in self._stale.values():
+        for name in names:
             current = self._current(name)
-            if current is _MISSING or current is old or not callable(current):
+            if current is _MISSING or not callable(current):
                 continue
-            # A dependency whose every route was re-run with it is left unmapped: a request
-            # already matched to an old route then finishes wholly in the old version.
-            if self._dependency_users.get(id(old)) == 0 and old not in reloaded:
-                continue
-            reloaded[old] = current
+            for old in self._old_versions.get(name, ()):
+                # A dependency whose every route was re-run with it is left unmapped: a request
+                # already matched to an old route then finishes wholly in the old version.
+                if current is old or (self._dependency_users.get(id(old)) == 0 and old not in reloaded):
+                    continue
+                reloaded[old] = current
 
 def _include_targets(routes: list[BaseRoute]) -> list[Router]:
     return [private.included_router_target(r) for r in routes if private.is_included_router(r)]

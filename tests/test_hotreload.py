@@ -174,6 +174,17 @@ def test_redefined_dependency_is_used_every_time(shell: Shell, define: str, rout
         assert shell.get("/d").json() == version
 
 
+def test_new_app_gets_every_dependency_redefined_before_it(shell: Shell) -> None:
+    # The hooks visit only the names a cell rebinds; an app created later still needs the map.
+    shell.ok(APP)
+    shell.ok("def dep(): return 'v1'", cell_id="dep")
+    shell.ok("router = APIRouter()\n@router.get('/d')\ndef r(v=Depends(dep)): return v")
+    shell.ok("def dep(): return 'v2'", cell_id="dep")
+    shell.ok("def dep(): return 'v3'", cell_id="dep")
+    shell.ok("app = FastAPI()\napp.include_router(router)")
+    assert shell.get("/d").json() == "v3"
+
+
 def test_user_dependency_overrides_are_left_alone(shell: Shell) -> None:
     shell.ok(APP)
     shell.ok("def dep(): return 'real'\n@app.get('/d')\ndef r(v=Depends(dep)): return v")
