@@ -1,7 +1,8 @@
 """What a cell changed, applied to the live app: last definition wins, nothing stale serves.
 
-`before_cell` snapshots the namespace and the route lists; `after_cell` diffs them and settles
-each router with a single list assignment, which the serving thread sees atomically.
+`before_cell` snapshots the route lists, `note_cell` the names the cell's code can rebind (see
+_boundnames.py); `after_cell` diffs them and settles each router with a single list assignment,
+which the serving thread sees atomically.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Router
 
 from . import _fastapi_private as private
+from ._boundnames import CellCode
 from ._overrides import ChainedOverrides
 from ._routeindex import RouteIndex
 from ._routes import endpoint_name, middleware_key, rebuild, replaces, route_key, route_mentions
@@ -31,7 +33,10 @@ _MISSING = object()
 
 @dataclass
 class Snapshot:
-    namespace: dict[str, Any]
+    # name -> its value before the cell's code ran, for every name the code can rebind; or the
+    # whole namespace (`everything`). Empty until IPython hands the cell's AST to `note_cell`.
+    names: dict[str, Any]
+    everything: bool
     routes: dict[int, tuple[Router, list[BaseRoute]]]
     middleware: list[Middleware]
     handlers: dict[Any, Any]
@@ -66,9 +71,12 @@ class HotReloader:
         self._defined_in: dict[str, int | None] = {}  # name -> execution count
         self._stale: dict[int, tuple[Any, str]] = {}  # id(old version) -> (old, name)
         self._old_versions: dict[str, list[Any]] = {}  # name -> the definitions it replaced
+        self._written_by_functions: set[str] = set()  # `global` names of functions defined so far
+        self._functions_write_anything = False  # some function defined so far uses globals()...
         self._stale_types: set[int] = set()
         self._ns_routers: dict[str, Router] = {}
         self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
+        self._route_ids: dict[int, tuple[list[BaseRoute], list[int]]] = {}  # see _locate
         self._indexes: dict[int, RouteIndex] = {}
         self._dependency_users: dict[int, int] = {}  # id(dependency callable) -> live routes using it
         self._cells: dict[str, CellRecord] = {}
@@ -96,6 +104,7 @@ class HotReloader:
         self._cells.clear()
         self._indexes.clear()
         self._includes.clear()
+        self._route_ids.clear()
 
     # --- hooks --------------------------------------------------------------------------------
 
@@ -103,18 +112,38 @@ class HotReloader:
         if self.app is not None:
             private.reset_middleware_stack(self.app)
         self._snapshot = Snapshot(
-            namespace=self.namespace.copy(),
+            names={},
+            everything=False,
             routes={id(r): (r, list(r.routes)) for r in self._routers()},
             middleware=list(getattr(self.app, "user_middleware", ())),
             handlers=dict(getattr(self.app, "exception_handlers", {})),
         )
+
+    def note_cell(self, code: CellCode) -> None:
+        """The cell's code is about to run: remember the names it can rebind, as they are now."""
+        snapshot = self._snapshot
+        if snapshot is None:  # code run outside a cell we watch
+            return
+        self._written_by_functions |= code.later
+        self._functions_write_anything |= code.later_anything
+        if snapshot.everything:  # a nested run (%time, %run...) inside a cell that diffs all
+            return
+        namespace = self.namespace
+        if code.names is None or self._functions_write_anything:
+            earlier = snapshot.names  # from an outer run of this cell: older, so they win
+            snapshot.names = {**namespace, **earlier}
+            snapshot.everything = True
+            return
+        for name in code.names | self._written_by_functions:
+            if name not in snapshot.names:
+                snapshot.names[name] = namespace.get(name, _MISSING)
 
     def after_cell(self, *, cell_id: str | None, succeeded: bool, count: int | None) -> Changes:
         snapshot, self._snapshot = self._snapshot, None
         changes = Changes()
         if snapshot is None:  # the cell that loaded us: nothing to compare with
             return changes
-        rebound, new_types = self._track_names(snapshot.namespace, count)
+        rebound, new_types = self._track_names(snapshot, count)
         record = CellRecord()
         for router, before in snapshot.routes.values():
             changes.routes += self._settle_router(router, before, record, cell_id is None)
@@ -143,13 +172,18 @@ class HotReloader:
 
     # --- namespace ----------------------------------------------------------------------------
 
-    def _track_names(self, before: dict[str, Any], count: int | None) -> tuple[list[str], set[int]]:
+    def _track_names(self, snapshot: Snapshot, count: int | None) -> tuple[list[str], set[int]]:
         """Record rebinding; return the names rebound, and the ids of classes replaced, in this cell."""
         namespace = self.namespace
-        # The names whose object changed, found at C speed: every cell pays for this diff.
-        changed = list(
-            compress(namespace, map(operator.is_not, namespace.values(), map(before.get, namespace)))
-        )
+        before = snapshot.names
+        if snapshot.everything:  # found at C speed, but in proportion to the whole namespace
+            changed = list(
+                compress(namespace, map(operator.is_not, namespace.values(), map(before.get, namespace)))
+            )
+        else:
+            changed = [
+                name for name, old in before.items() if name in namespace and namespace[name] is not old
+            ]
         new_types: set[int] = set()
         for name in changed:
             value = namespace[name]
@@ -245,23 +279,49 @@ class HotReloader:
             self._count_dependencies(entry, +1)
         if not dropped:
             return len(new)
-        ids = list(map(id, routes))
-        settled = list(routes)
+        ids, position_of = self._locate(
+            router, routes, [*dropped.values(), *(r for r in new if id(r) in placed)]
+        )
+        settled, settled_ids = list(routes), list(ids)
         delete: set[int] = set()
         for old_id, old in dropped.items():
-            if old_id not in ids:  # someone else removed it already
+            if old_id not in position_of:  # someone else removed it already
                 placed.discard(id(slot_of.pop(old_id, old)))
                 continue
-            position = ids.index(old_id)
+            position = position_of[old_id]
             if old_id in slot_of:
                 settled[position] = slot_of[old_id]  # the new entry keeps the old one's place
+                settled_ids[position] = id(slot_of[old_id])
             else:
                 delete.add(position)
-        delete.update(ids.index(entry_id) for entry_id in placed)
+        delete.update(position_of[entry_id] for entry_id in placed)
         for position in sorted(delete, reverse=True):
             del settled[position]
+            del settled_ids[position]
         self._assign(router, settled, removed=list(dropped.values()))
+        self._route_ids[id(router)] = (settled, settled_ids)
         return len(new)
+
+    def _locate(
+        self, router: Router, routes: list[BaseRoute], wanted: list[BaseRoute]
+    ) -> tuple[list[int], dict[int, int]]:
+        """The ids of `routes` and the positions of `wanted` in it.
+
+        Mapping 5,000 routes to ids costs more than the rest of an edit, so the ids are kept per
+        router. The cache is a hint: a position is used only if the route is found there.
+        """
+        cached = self._route_ids.get(id(router))
+        if cached is not None and cached[0] is routes and len(cached[1]) <= len(routes):
+            ids = cached[1] + list(map(id, routes[len(cached[1]) :]))
+            found = _positions(routes, ids, wanted)
+            if len(found) < len(wanted):  # a stale hint, or really gone: ask the list itself
+                ids = list(map(id, routes))
+                found = _positions(routes, ids, wanted)
+        else:
+            ids = list(map(id, routes))
+            found = _positions(routes, ids, wanted)
+        self._route_ids[id(router)] = (routes, ids)
+        return ids, found
 
     def _assign(
         self,
@@ -432,8 +492,22 @@ class HotReloader:
                     continue
                 reloaded[old] = current
 
+
 def _include_targets(routes: list[BaseRoute]) -> list[Router]:
     return [private.included_router_target(r) for r in routes if private.is_included_router(r)]
+
+
+def _positions(routes: list[BaseRoute], ids: list[int], wanted: list[BaseRoute]) -> dict[int, int]:
+    """id(route) -> its position in `routes`, for each of `wanted` found where `ids` says."""
+    found: dict[int, int] = {}
+    for route in wanted:
+        try:
+            position = ids.index(id(route))
+        except ValueError:
+            continue
+        if routes[position] is route:
+            found[id(route)] = position
+    return found
 
 
 def _same_endpoint(new: BaseRoute, old: BaseRoute) -> bool:

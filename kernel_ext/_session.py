@@ -12,6 +12,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from ._boundnames import NameWatch
 from ._gateway import Gateway, Served, build_stack
 from ._hotreload import HotReloader, warn
 from ._lifespan import LifespanError
@@ -34,6 +35,7 @@ class Session:
         self.gateway = Gateway(app_name)
         self.request_log = RequestLog()
         self.reloader = HotReloader(shell.user_ns)
+        self.name_watch = NameWatch(self.reloader.note_cell)
         self.server: ServerThread | None = None
         self.host = "127.0.0.1"
         self.last_reload: float | None = None
@@ -52,12 +54,15 @@ class Session:
         self._capture.install()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        self.shell.ast_transformers.append(self.name_watch)
         Session.current = self
 
     def close(self, *, keep_socket: bool = False) -> None:
         Session.handover = self.stop(keep_socket=keep_socket)
         if self.live_log is not None:
             self.live_log.close()
+        if self.name_watch in self.shell.ast_transformers:
+            self.shell.ast_transformers.remove(self.name_watch)
         self.shell.events.unregister("post_run_cell", self.post_run_cell)
         self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
         self._capture.uninstall()
@@ -239,6 +244,8 @@ class Session:
     def pre_run_cell(self, info: Any = None) -> None:
         self.gateway.cell_running = True
         try:
+            if self.name_watch not in self.shell.ast_transformers:  # someone cleared the list
+                self.shell.ast_transformers.append(self.name_watch)
             self.reloader.before_cell()
         except Exception:
             self._report_bug("before the cell")

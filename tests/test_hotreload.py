@@ -47,6 +47,20 @@ def test_rerun_without_cell_id_also_replaces(shell: Shell) -> None:
     assert len(routes_for(shell, "/x")) == 1
 
 
+def test_rerun_after_the_user_reordered_the_route_list_in_place(shell: Shell) -> None:
+    # The reloader caches where routes sit; an in-place change to the list must not fool it.
+    shell.ok(APP)
+    for name in "abcd":
+        shell.ok(f"@app.get('/{name}')\ndef read_{name}(): return '{name}1'", cell_id=name)
+    shell.ok("@app.get('/c')\ndef read_c(): return 'c2'", cell_id="c")  # caches the positions
+    shell.ok("app.router.routes.reverse()\napp.router.routes.insert(0, app.router.routes.pop())")
+    before = len(shell.ns["app"].router.routes)
+    shell.ok("@app.get('/b')\ndef read_b(): return 'b2'")  # no cell id: replaced by method and path
+    assert [shell.get(f"/{name}").json() for name in "abcd"] == ["a1", "b2", "c2", "d1"]
+    assert all(len(routes_for(shell, f"/{name}")) == 1 for name in "abcd")
+    assert len(shell.ns["app"].router.routes) == before and shell.get("/redoc").status_code == 200
+
+
 # 2
 def test_later_cell_with_same_method_and_path_wins(shell: Shell) -> None:
     shell.ok(APP)

@@ -1,0 +1,94 @@
+"""Which namespace names a cell can rebind, read from its code before it runs.
+
+Hot reload has to know which names a cell rebound. Diffing the whole namespace after every cell
+costs time in proportion to everything ever defined; reading the cell's AST costs time in
+proportion to the cell. The answer must never miss a name: it may name more than the cell binds
+(the hooks then compare those too), and when the code can bind names it does not spell out
+(`exec`, `globals()`, magics, `import *`) it answers None, "diff everything".
+
+IPython hands each cell's parsed AST to its `ast_transformers` just before running it; `NameWatch`
+sits there, reports what it read, and returns the tree untouched.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+# Names through which code binds globals it does not spell out. `get_ipython` covers every
+# magic and shell escape, which IPython rewrites into `get_ipython().run_line_magic(...)`.
+_DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython", "__main__"})
+
+
+@dataclass
+class CellCode:
+    """What one cell's code can bind."""
+
+    names: set[str] | None  # None: anything (diff the whole namespace)
+    # Names that functions defined here may bind when called later (`global x` inside them).
+    later: set[str] = field(default_factory=set)
+    # A function defined here may bind anything when called later (it uses `globals()`...).
+    later_anything: bool = False
+
+
+def read_cell(tree: ast.AST) -> CellCode:
+    names: set[str] = set()
+    dynamic = False
+    later: set[str] = set()
+    later_anything = False
+    for node in ast.walk(tree):
+        names.update(_binds(node))
+        dynamic = dynamic or _reaches_globals(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Global):
+                    later.update(inner.names)
+                later_anything = later_anything or _reaches_globals(inner)
+    return CellCode(None if dynamic else names | later, later, later_anything)
+
+
+def _binds(node: ast.AST) -> list[str]:
+    """Names `node` binds, wherever it sits (a function's locals too: naming more is harmless)."""
+    if isinstance(node, ast.Name):
+        return [] if isinstance(node.ctx, ast.Load) else [node.id]
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [alias.asname or alias.name.split(".")[0] for alias in node.names]
+    if isinstance(node, ast.Global):
+        return list(node.names)
+    if isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+        return [node.name] if node.name else []
+    if isinstance(node, ast.MatchMapping):
+        return [node.rest] if node.rest else []
+    return []
+
+
+def _reaches_globals(node: ast.AST) -> bool:
+    """Whether `node` can bind globals without naming them."""
+    if isinstance(node, ast.Name):
+        return isinstance(node.ctx, ast.Load) and node.id in _DYNAMIC
+    if isinstance(node, ast.Attribute):
+        return node.attr == "modules"  # sys.modules["__main__"].__dict__ and the like
+    if isinstance(node, ast.ImportFrom):
+        return node.module == "__main__" or any(alias.name == "*" for alias in node.names)
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] == "__main__" for alias in node.names)
+    return False
+
+
+class NameWatch:
+    """An IPython AST transformer that reports each cell's code to `on_cell` and changes nothing."""
+
+    def __init__(self, on_cell: Callable[[CellCode], None]) -> None:
+        self.on_cell = on_cell
+
+    def visit(self, tree: ast.AST) -> ast.AST:
+        # IPython unregisters a transformer that raises: never raise, fall back to "anything".
+        try:
+            code = read_cell(tree)
+        except Exception:
+            code = CellCode(None)
+        self.on_cell(code)
+        return tree
