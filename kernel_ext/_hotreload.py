@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.routing import APIRouter
 from pydantic import BaseModel
+from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Router
 
@@ -38,8 +39,18 @@ class Snapshot:
     names: dict[str, Any]
     everything: bool
     routes: dict[int, tuple[Router, list[BaseRoute]]]
+    apps: dict[int, AppState]  # id(app) -> its middleware and handlers before the cell
+
+
+@dataclass
+class AppState:
+    app: Starlette
     middleware: list[Middleware]
     handlers: dict[Any, Any]
+
+    @classmethod
+    def of(cls, app: Starlette) -> AppState:
+        return cls(app, list(app.user_middleware), dict(app.exception_handlers))
 
 
 @dataclass
@@ -47,7 +58,7 @@ class CellRecord:
     """What one cell registered on its last successful run."""
 
     routes: list[tuple[Router, BaseRoute]] = field(default_factory=list)
-    middleware: list[Middleware] = field(default_factory=list)
+    middleware: list[tuple[Starlette, Middleware]] = field(default_factory=list)
 
 
 @dataclass
@@ -75,6 +86,7 @@ class HotReloader:
         self._functions_write_anything = False  # some function defined so far uses globals()...
         self._stale_types: set[int] = set()
         self._ns_routers: dict[str, Router] = {}
+        self._ns_apps: dict[str, Starlette] = {}  # sub-apps too: their middleware is settled alike
         self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
         self._route_ids: dict[int, tuple[list[BaseRoute], list[int]]] = {}  # see _locate
         self._indexes: dict[int, RouteIndex] = {}
@@ -109,14 +121,14 @@ class HotReloader:
     # --- hooks --------------------------------------------------------------------------------
 
     def before_cell(self) -> None:
-        if self.app is not None:
-            private.reset_middleware_stack(self.app)
+        apps = self._apps()
+        for app in apps:  # so that `add_middleware` works in the cell, whatever has served
+            private.reset_middleware_stack(app)
         self._snapshot = Snapshot(
             names={},
             everything=False,
             routes={id(r): (r, list(r.routes)) for r in self._routers()},
-            middleware=list(getattr(self.app, "user_middleware", ())),
-            handlers=dict(getattr(self.app, "exception_handlers", {})),
+            apps={id(app): AppState.of(app) for app in apps},
         )
 
     def note_cell(self, code: CellCode) -> None:
@@ -153,8 +165,8 @@ class HotReloader:
         if new_types:
             changes.rebuilt += self._rebuild_stale_routes(changes)
             self._warn_nested_models(new_types, changes)
+        changes.middleware = self._settle_middleware(snapshot, record)
         if self.app is not None:
-            changes.middleware = self._settle_middleware(snapshot, record)
             self._apply_dependency_overrides(rebound)
         if cell_id is not None:
             previous = self._cells.get(cell_id)
@@ -194,6 +206,10 @@ class HotReloader:
                 self._ns_routers[name] = value.router if isinstance(value, FastAPI) else value
             elif name in self._ns_routers:
                 del self._ns_routers[name]
+            if isinstance(value, Starlette):
+                self._ns_apps[name] = value
+            else:
+                self._ns_apps.pop(name, None)
             if not (_is_definition(old) and _is_definition(value)):
                 continue
             self._stale[id(old)] = (old, name)
@@ -207,6 +223,12 @@ class HotReloader:
         return self.namespace.get(name, _MISSING)
 
     # --- routes -------------------------------------------------------------------------------
+
+    def _apps(self) -> list[Starlette]:
+        apps = {id(app): app for app in self._ns_apps.values()}
+        if self.app is not None:
+            apps[id(self.app)] = self.app
+        return list(apps.values())
 
     def _routers(self) -> list[Router]:
         roots: list[Router] = []
@@ -430,40 +452,57 @@ class HotReloader:
     # --- middleware, exception handlers -------------------------------------------------------
 
     def _settle_middleware(self, snapshot: Snapshot, record: CellRecord) -> bool:
-        app = self.app
-        assert app is not None
-        handlers_changed = self._settle_handlers(snapshot.handlers)
+        """Re-run middleware replaces its earlier copy. True if the served app's stack changed.
+
+        The served app's stack is the gateway's to rebuild; a sub-app builds its own again on
+        its next request.
+        """
+        served_changed = False
+        for app in self._apps():
+            before = snapshot.apps.get(id(app)) or AppState(app, [], {})
+            changed = self._settle_app_middleware(app, before, record)
+            changed |= self._settle_handlers(app, before.handlers)
+            if app is self.app:
+                served_changed = changed
+            elif changed:
+                private.reset_middleware_stack(app)
+        return served_changed
+
+    def _settle_app_middleware(self, app: Starlette, before: AppState, record: CellRecord) -> bool:
         current = app.user_middleware
-        before = {id(m) for m in snapshot.middleware}
-        new = [m for m in current if id(m) not in before]
+        known = {id(m) for m in before.middleware}
+        new = [m for m in current if id(m) not in known]
         if not new:
-            return handlers_changed
-        record.middleware.extend(new)
+            return False
+        record.middleware.extend((app, m) for m in new)
         new_keys = {middleware_key(m) for m in new}
         # add_middleware inserts at the front, so the first of equal keys is the newest.
-        settled = [m for m in current if id(m) not in before or middleware_key(m) not in new_keys]
-        app.user_middleware = settled
+        app.user_middleware = [m for m in current if id(m) not in known or middleware_key(m) not in new_keys]
         return True
 
-    def _settle_handlers(self, before: dict[Any, Any]) -> bool:
-        app = self.app
-        assert app is not None
+    def _settle_handlers(self, app: Starlette, before: dict[Any, Any]) -> bool:
         for key in [k for k in app.exception_handlers if id(k) in self._stale_types]:
             del app.exception_handlers[key]
         now = app.exception_handlers
         return len(now) != len(before) or any(before.get(k) is not v for k, v in now.items())
 
     def _drop_previous_middleware(self, previous: CellRecord, record: CellRecord) -> bool:
-        app = self.app
-        if app is None or not previous.middleware:
-            return False
-        keep = {id(m) for m in record.middleware}
-        gone = {id(m) for m in previous.middleware if id(m) not in keep}
-        remaining = [m for m in app.user_middleware if id(m) not in gone]
-        if len(remaining) == len(app.user_middleware):
-            return False
-        app.user_middleware = remaining
-        return True
+        keep = {id(m) for _, m in record.middleware}
+        gone: dict[int, tuple[Starlette, set[int]]] = {}
+        for app, m in previous.middleware:
+            if id(m) not in keep:
+                gone.setdefault(id(app), (app, set()))[1].add(id(m))
+        served_changed = False
+        for app, ids in gone.values():
+            remaining = [m for m in app.user_middleware if id(m) not in ids]
+            if len(remaining) == len(app.user_middleware):
+                continue
+            app.user_middleware = remaining
+            if app is self.app:
+                served_changed = True
+            else:
+                private.reset_middleware_stack(app)
+        return served_changed
 
     # --- dependencies -------------------------------------------------------------------------
 

@@ -293,6 +293,36 @@ def test_recreated_router_replaces_the_old_include(shell: Shell) -> None:
 
 
 # 9
+SUB_MIDDLEWARE = """
+@sub.middleware('http')
+async def sub_stamp(request, call_next):
+    response = await call_next(request)
+    response.headers['x-sub'] = response.headers.get('x-sub', '') + '{v};'
+    return response
+"""
+
+
+def test_mounted_sub_app_middleware_and_handlers_work_after_it_served(shell: Shell) -> None:
+    shell.ok(APP + "\nsub = FastAPI()\n@sub.get('/hi')\ndef hi(): return 'hi'\napp.mount('/sub', sub)")
+    assert shell.get("/sub/hi").json() == "hi"  # the sub-app has built its stack
+    shell.ok(SUB_MIDDLEWARE.format(v="v1"), cell_id="mw")
+    assert shell.get("/sub/hi").headers["x-sub"] == "v1;"
+    shell.ok(SUB_MIDDLEWARE.format(v="v2"), cell_id="mw")  # replaces, does not stack
+    assert shell.get("/sub/hi").headers["x-sub"] == "v2;"
+    shell.ok("pass", cell_id="mw")  # the cell no longer adds it
+    assert "x-sub" not in shell.get("/sub/hi").headers
+    shell.ok(
+        "from fastapi.responses import JSONResponse\n"
+        "class Teapot(Exception): pass\n"
+        "@sub.exception_handler(Teapot)\n"
+        "async def teapot(request, exc): return JSONResponse({'brewing': True}, status_code=418)\n"
+        "@sub.get('/tea')\n"
+        "def tea(): raise Teapot()"
+    )
+    response = shell.get("/sub/tea")
+    assert (response.status_code, response.json()) == (418, {"brewing": True})
+
+
 def test_rerun_mount_replaces(shell: Shell) -> None:
     shell.ok(APP)
     mount = "sub = FastAPI()\n@sub.get('/hi')\ndef hi(): return '{v}'\napp.mount('/sub', sub)"
