@@ -19,10 +19,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("notebook", help="the .ipynb file")
     export.add_argument("--out", required=True, metavar="DIR", help="directory to write into")
     export.add_argument("--force", action="store_true", help="overwrite a non-empty DIR")
-    export.add_argument("--app", default="app", metavar="NAME",
-                        help="the notebook variable holding the FastAPI app (default: app)")
-    export.add_argument("-v", "--verbose", action="store_true",
-                        help="also say why each skipped cell was left out")
+    export.add_argument(
+        "--app",
+        default="app",
+        metavar="NAME",
+        help="the notebook variable holding the FastAPI app (default: app)",
+    )
+    export.add_argument(
+        "-v", "--verbose", action="store_true", help="also say why each skipped cell was left out"
+    )
     return parser
 
 
@@ -38,8 +43,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug of ours: still one line, and a way to see more
         if os.environ.get("KERNEL_EXT_DEBUG"):
             raise
-        print(f"error: kernel_ext export failed ({type(exc).__name__}: {exc}); "
-              "KERNEL_EXT_DEBUG=1 shows the traceback. Please report it.", file=sys.stderr)
+        print(
+            f"error: kernel_ext export failed ({type(exc).__name__}: {exc}); "
+            "KERNEL_EXT_DEBUG=1 shows the traceback. Please report it.",
+            file=sys.stderr,
+        )
         return 1
     print(result.summary())
     if args.verbose:

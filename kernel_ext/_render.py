@@ -55,9 +55,7 @@ def response_html(response: httpx.Response, elapsed_ms: float | None = None) -> 
     return _wrap(_head_html(response, elapsed_ms) + _body_html(response))
 
 
-def response_text(
-    response: httpx.Response, elapsed_ms: float | None = None, *, headers: bool = True
-) -> str:
+def response_text(response: httpx.Response, elapsed_ms: float | None = None, *, headers: bool = True) -> str:
     lines = [status_line(response, elapsed_ms)]
     if headers:
         lines.extend(f"{name}: {value}" for name, value in response.headers.items())
@@ -76,9 +74,7 @@ def status_line(response: httpx.Response, elapsed_ms: float | None = None) -> st
 
 def error_html(message: str, detail: str = "") -> str:
     extra = f"<pre>{html.escape(detail)}</pre>" if detail else ""
-    return _wrap(
-        f"<div style='color:#c62828'><b>✗ {html.escape(message)}</b></div>{extra}"
-    )
+    return _wrap(f"<div style='color:#c62828'><b>✗ {html.escape(message)}</b></div>{extra}")
 
 
 def error_widget(message: str, detail: str = "") -> widgets.Widget:
@@ -203,7 +199,7 @@ def _body_html(response: httpx.Response) -> str:
     if kind == "html":
         source = _truncate(response.text)
         frame = (
-            f"<iframe sandbox srcdoc=\"{html.escape(source, quote=True)}\" "
+            f'<iframe sandbox srcdoc="{html.escape(source, quote=True)}" '
             "style='width:100%;height:320px;border:1px solid #ddd;background:white'></iframe>"
         )
         return frame + f"<details><summary>HTML source</summary><pre>{html.escape(source)}</pre></details>"

@@ -30,9 +30,7 @@ def explore(session: Any = None) -> Explorer:
     if existing is not None and not existing.closed:
         existing.refresh()
         return existing
-    explorer = Explorer(
-        session.served_app, lambda: session.base_url, base_url_code=_BASE_URL_CODE
-    )
+    explorer = Explorer(session.served_app, lambda: session.base_url, base_url_code=_BASE_URL_CODE)
     explorer.attach(session)
     _EXPLORERS[session] = explorer
     return explorer

@@ -63,11 +63,14 @@ class AuthPanel:
         self.fetch_button = make(widgets.Button, description="Fetch token", icon="key")
         self.oauth_info = make(widgets.HTML)
         self.schemes_info = make(widgets.HTML)
-        self._oauth_box = make(widgets.VBox, children=[
-            self.oauth_info,
-            make(widgets.HBox, children=[self.oauth_username, self.oauth_password]),
-            make(widgets.HBox, children=[self.oauth_scope, self.fetch_button]),
-        ])
+        self._oauth_box = make(
+            widgets.VBox,
+            children=[
+                self.oauth_info,
+                make(widgets.HBox, children=[self.oauth_username, self.oauth_password]),
+                make(widgets.HBox, children=[self.oauth_scope, self.fetch_button]),
+            ],
+        )
         self._oauth_area = make(widgets.VBox)  # holds _oauth_box when the app has a tokenUrl
         self._fields = make(widgets.VBox)
         self._rows = {
@@ -76,8 +79,9 @@ class AuthPanel:
             "bearer": [self.token],
             "api key": [make(widgets.HBox, children=[self.key_name, self.key_location]), self.key_value],
         }
-        self.widget = make(widgets.VBox, children=[self.schemes_info, self.mode, self._fields,
-                                                   self._oauth_area])
+        self.widget = make(
+            widgets.VBox, children=[self.schemes_info, self.mode, self._fields, self._oauth_area]
+        )
         self.schemes: list[Scheme] = []
         self.mode.observe(lambda _change: self._show_fields(), "value")
         self._show_fields()
@@ -93,9 +97,7 @@ class AuthPanel:
         self.schemes_info.value = f"<span style='color:#666'>App security schemes: {names}</span>"
         token_url = self.token_url
         self._oauth_area.children = [self._oauth_box] if token_url else []
-        self.oauth_info.value = (
-            f"<b>OAuth2 password flow</b>: fetch a token from <code>{token_url}</code>"
-        )
+        self.oauth_info.value = f"<b>OAuth2 password flow</b>: fetch a token from <code>{token_url}</code>"
         api_key = next((s for s in schemes if s.kind == "apikey"), None)
         if api_key is not None and not self.key_value.value:
             self.key_name.value = api_key.key_name

@@ -129,9 +129,7 @@ def _security_schemes(dependant: Any, depth: int = 0) -> dict[str, dict[str, Any
     for dependency in getattr(dependant, "dependencies", None) or ():
         call = getattr(dependency, "call", None)
         if isinstance(call, SecurityBase):
-            schemes[call.scheme_name] = call.model.model_dump(
-                mode="json", by_alias=True, exclude_none=True
-            )
+            schemes[call.scheme_name] = call.model.model_dump(mode="json", by_alias=True, exclude_none=True)
         schemes.update(_security_schemes(dependency, depth + 1))
     return schemes
 

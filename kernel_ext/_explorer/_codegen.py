@@ -1,4 +1,4 @@
-""""Copy as": curl, httpx, and a test cell that asserts on an observed response."""
+""" "Copy as": curl, httpx, and a test cell that asserts on an observed response."""
 
 from __future__ import annotations
 

@@ -430,16 +430,18 @@ class Explorer:
     def _build_widgets(self) -> None:
         self.filter = make(widgets.Text, {"width": "160px"}, placeholder="filter routes")
         self.picker = make(widgets.Dropdown, {"width": "520px"}, options=[])
-        self.refresh_button = make(widgets.Button, {"width": "40px"}, icon="refresh",
-                                   tooltip="re-read the app's routes")
+        self.refresh_button = make(
+            widgets.Button, {"width": "40px"}, icon="refresh", tooltip="re-read the app's routes"
+        )
         self.op_info = make(widgets.HTML)
         self.form_box = make(widgets.VBox)
-        self.send_button = make(widgets.Button, description="Send", button_style="primary",
-                                icon="paper-plane")
-        self.reset_button = make(widgets.Button, description="Reset",
-                                 tooltip="back to the generated example")
+        self.send_button = make(
+            widgets.Button, description="Send", button_style="primary", icon="paper-plane"
+        )
+        self.reset_button = make(widgets.Button, description="Reset", tooltip="back to the generated example")
         self.headers_area = make(
-            widgets.Textarea, {"width": "100%", "height": "90px"},
+            widgets.Textarea,
+            {"width": "100%", "height": "90px"},
             placeholder="Name: value, one per line (sent with every request)",
         )
         self._headers = HeaderEditor(self.headers_area)
@@ -449,22 +451,32 @@ class Explorer:
         self.ws_send_button = make(widgets.Button, description="Send message", disabled=True)
         self.ws_close_button = make(widgets.Button, description="Close", disabled=True)
         self.ws_log = make(widgets.HTML)
-        self.ws_box = make(widgets.VBox, children=[
-            self.ws_message, make(widgets.HBox, children=[self.ws_send_button, self.ws_close_button]),
-            self.ws_log,
-        ])
+        self.ws_box = make(
+            widgets.VBox,
+            children=[
+                self.ws_message,
+                make(widgets.HBox, children=[self.ws_send_button, self.ws_close_button]),
+                self.ws_log,
+            ],
+        )
         self.ws_area = make(widgets.VBox)  # holds ws_box while a WebSocket route is selected
         self.output = make(widgets.VBox, {"border": "1px solid #ddd", "padding": "4px"})
         self.tabs = make(
             widgets.Tab,
-            children=[self.form_box, self.headers_area, self.auth.widget, self.history.widget,
-                      make(widgets.VBox, children=[self.code_kind, self.code_area])],
+            children=[
+                self.form_box,
+                self.headers_area,
+                self.auth.widget,
+                self.history.widget,
+                make(widgets.VBox, children=[self.code_kind, self.code_area]),
+            ],
             titles=["Request", "Headers", "Auth", "History", "Code"],
         )
         top = make(widgets.HBox, children=[self.filter, self.picker, self.refresh_button])
         actions = make(widgets.HBox, children=[self.send_button, self.reset_button])
-        self.widget = make(widgets.VBox, children=[top, self.op_info, self.tabs, actions,
-                                                   self.ws_area, self.output])
+        self.widget = make(
+            widgets.VBox, children=[top, self.op_info, self.tabs, actions, self.ws_area, self.output]
+        )
         self._wire()
 
     def _wire(self) -> None:
@@ -499,8 +511,9 @@ class Explorer:
         self.resend(-1 if index is None else index)
 
     def _click_fetch_token(self) -> None:
-        self.fetch_token(self.auth.oauth_username.value, self.auth.oauth_password.value,
-                         self.auth.oauth_scope.value)
+        self.fetch_token(
+            self.auth.oauth_username.value, self.auth.oauth_password.value, self.auth.oauth_scope.value
+        )
 
     def _click_ws_send(self) -> None:
         text = self.ws_message.value
@@ -552,7 +565,8 @@ class Explorer:
     def _suggest(self, path: str) -> str:
         same_path = [f"{m} {p}" for (m, p) in self._operations if p == path]
         close = same_path or [
-            f"{m} {p}" for (m, p) in self._operations
+            f"{m} {p}"
+            for (m, p) in self._operations
             if p in difflib.get_close_matches(path, [p for _, p in self._operations], n=3)
         ]
         if close:
@@ -566,9 +580,7 @@ class Explorer:
         self._output_text = text
 
     def _show_response(self, response: httpx.Response, elapsed_ms: float) -> None:
-        self._show(
-            _render.render_response(response, elapsed_ms), _render.response_text(response, elapsed_ms)
-        )
+        self._show(_render.render_response(response, elapsed_ms), _render.response_text(response, elapsed_ms))
 
     def _show_error(self, message: str, detail: str = "") -> None:
         self._show(_render.error_widget(message, detail), f"Error: {message}")
@@ -685,8 +697,14 @@ def _access_token(response: httpx.Response | None) -> str | None:
 
 
 def _op_info_html(op: Operation) -> str:
-    colour = {"GET": "#1565c0", "POST": "#2e7d32", "PUT": "#ef6c00", "PATCH": "#6a1b9a",
-              "DELETE": "#c62828", "WS": "#00838f"}.get(op.method, "#546e7a")
+    colour = {
+        "GET": "#1565c0",
+        "POST": "#2e7d32",
+        "PUT": "#ef6c00",
+        "PATCH": "#6a1b9a",
+        "DELETE": "#c62828",
+        "WS": "#00838f",
+    }.get(op.method, "#546e7a")
     lock = " 🔒 " + ", ".join(op.security) if op.security else ""
     parts = [
         f"<span style='background:{colour};color:white;padding:1px 6px;border-radius:3px'>"
@@ -697,4 +715,3 @@ def _op_info_html(op: Operation) -> str:
     if op.description:
         parts.append(f"<div style='color:#555'>{html.escape(op.description)}</div>")
     return " ".join(parts)
-

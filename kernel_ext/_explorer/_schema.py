@@ -284,9 +284,7 @@ def schema_kind(schema: dict[str, Any]) -> str:
     if "enum" in schema or "const" in schema:
         return "enum"
     kind = schema.get("type")
-    if kind == "string" and (
-        schema.get("format") == "binary" or "contentMediaType" in schema
-    ):
+    if kind == "string" and (schema.get("format") == "binary" or "contentMediaType" in schema):
         return "file"
     if kind in ("integer", "number", "boolean", "array", "object", "string"):
         return kind
@@ -403,8 +401,7 @@ def _example_by_type(schema: dict[str, Any], depth: int) -> Any:
         if schema.get("x-recursive"):
             return {}
         value = {
-            name: example_for(prop, depth + 1)
-            for name, prop in (schema.get("properties") or {}).items()
+            name: example_for(prop, depth + 1) for name, prop in (schema.get("properties") or {}).items()
         }
         extra = schema.get("additionalProperties")
         if not value and isinstance(extra, dict):

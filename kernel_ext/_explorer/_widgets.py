@@ -52,14 +52,24 @@ class ParamInput:
 
     def __init__(self, param: Param) -> None:
         self.param = param
-        self.enabled = make(widgets.Checkbox, {"width": "24px"}, value=param.required, indent=False,
-                            tooltip="send this parameter")
+        self.enabled = make(
+            widgets.Checkbox,
+            {"width": "24px"},
+            value=param.required,
+            indent=False,
+            tooltip="send this parameter",
+        )
         self.typed = _typed_widget(param)
         self._raw_text: widgets.Text | None = None  # made when first needed
         self.raw_toggle = (
-            make(widgets.ToggleButton, {"width": "48px"}, description="raw",
-                 tooltip="type any text, e.g. to see the server's 422")
-            if self._raw_ok else None
+            make(
+                widgets.ToggleButton,
+                {"width": "48px"},
+                description="raw",
+                tooltip="type any text, e.g. to see the server's 422",
+            )
+            if self._raw_ok
+            else None
         )
         self.hint = make(widgets.HTML, value=_hint_html(param, None))
         label = make(widgets.HTML, {"width": _NAME_WIDTH}, value=_label_html(param))
@@ -172,9 +182,7 @@ class OperationForm:
         self.fingerprint = op.fingerprint
         reusable = {item.param.signature: item for item in previous.inputs} if previous else {}
         old = {item.param.name: item for item in previous.inputs} if previous else {}
-        self.inputs = [
-            reusable.get(param.signature) or self._new_input(param, old) for param in op.params
-        ]
+        self.inputs = [reusable.get(param.signature) or self._new_input(param, old) for param in op.params]
         self.body_editor: widgets.Textarea | None = None
         self._default_body = ""
         if op.body is not None and not op.body.is_form:

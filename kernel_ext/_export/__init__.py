@@ -55,8 +55,9 @@ class ExportResult:
         for secret in self.secrets:
             lines.append(f"  {secret.env}: a literal in {secret.cell}, now read from the environment")
         lines += [f"warning: {w}" for w in self.warnings]
-        lines.append(f"Run it: cd {self.out_dir} && pip install -r requirements.txt && "
-                     f"{_templates.GUNICORN_CMD}")
+        lines.append(
+            f"Run it: cd {self.out_dir} && pip install -r requirements.txt && {_templates.GUNICORN_CMD}"
+        )
         return "\n".join(lines)
 
     def skipped(self) -> list[str]:
@@ -112,9 +113,7 @@ def history_cells(session: Any) -> list[Cell]:
 # --- the export --------------------------------------------------------------------------------
 
 
-def _export(
-    cells: list[Cell], out_dir: Path, force: bool, source_name: str, app_name: str
-) -> ExportResult:
+def _export(cells: list[Cell], out_dir: Path, force: bool, source_name: str, app_name: str) -> ExportResult:
     _check_target(out_dir, force)
     plan = make_plan(cells, app_name)
     rewritten: dict[int, ast.stmt] = {}
@@ -226,7 +225,8 @@ def _env_names(plan: Plan, rewritten: dict[int, ast.stmt], moved: list[MovedSecr
                 found += [
                     item.target.id.upper()
                     for item in child.body
-                    if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name)
+                    if isinstance(item, ast.AnnAssign)
+                    and isinstance(item.target, ast.Name)
                     and item.target.id != "model_config"
                 ]
     found += [s.env for s in moved]

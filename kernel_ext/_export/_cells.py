@@ -93,12 +93,14 @@ def read_notebook(path: Path) -> list[Cell]:
             continue
         source = cell.get("source", "")
         metadata = cell.get("metadata") or {}
-        cells.append(Cell(
-            source="".join(source) if isinstance(source, list) else str(source),
-            tags=tuple(metadata.get("tags", ())),
-            label=f"cell {position}",
-            cell_id=cell.get("id"),
-        ))
+        cells.append(
+            Cell(
+                source="".join(source) if isinstance(source, list) else str(source),
+                tags=tuple(metadata.get("tags", ())),
+                label=f"cell {position}",
+                cell_id=cell.get("id"),
+            )
+        )
     return cells
 
 

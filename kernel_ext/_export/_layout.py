@@ -30,14 +30,31 @@ _DOCS = {
     "main": "The FastAPI app.",
 }
 _DB_FACTORIES = frozenset(
-    {"create_engine", "create_async_engine", "sessionmaker", "async_sessionmaker",
-     "declarative_base", "scoped_session", "MetaData", "Database"}
+    {
+        "create_engine",
+        "create_async_engine",
+        "sessionmaker",
+        "async_sessionmaker",
+        "declarative_base",
+        "scoped_session",
+        "MetaData",
+        "Database",
+    }
 )
 _DB_BASES = frozenset({"DeclarativeBase", "DeclarativeBaseNoMeta", "AsyncAttrs"})
 _MODEL_BASES = frozenset(
-    {"pydantic.BaseModel", "pydantic.RootModel", "sqlmodel.SQLModel", "enum.Enum", "enum.IntEnum",
-     "enum.StrEnum", "enum.Flag", "enum.IntFlag", "typing.TypedDict",
-     "typing_extensions.TypedDict"}
+    {
+        "pydantic.BaseModel",
+        "pydantic.RootModel",
+        "sqlmodel.SQLModel",
+        "enum.Enum",
+        "enum.IntEnum",
+        "enum.StrEnum",
+        "enum.Flag",
+        "enum.IntFlag",
+        "typing.TypedDict",
+        "typing_extensions.TypedDict",
+    }
 )
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 Render = Callable[[Stmt], str]
@@ -84,8 +101,7 @@ def _assign(plan: Plan, units: list[Unit]) -> bool:
         changed = False
         for unit in reversed(units):
             target = unit.module if unit.anchored else _preferred(unit, owners, users)
-            floor = max((d.module for d in deps[id(unit)] if d.module is not None),
-                        key=_rank, default=None)
+            floor = max((d.module for d in deps[id(unit)] if d.module is not None), key=_rank, default=None)
             if target is None or (floor is not None and _rank(floor) > _rank(target)):
                 target = floor or "main"
             if target != unit.module:
@@ -242,7 +258,7 @@ def _anchor(stmt: Stmt, resolve: _Resolver, names: _Namer, app_name: str) -> str
         if origin.startswith("fastapi.security"):
             return "dependencies"
         if origin.startswith("local:"):
-            unit = resolve.unit_of_local(stmt, origin[len("local:"):])
+            unit = resolve.unit_of_local(stmt, origin[len("local:") :])
             if unit is not None and unit.module == "config":
                 return "config"
     if value is not None and _mentions_depends(value):
@@ -270,11 +286,13 @@ def _class_anchor(stmt: Stmt, node: ast.ClassDef, resolve: _Resolver, names: _Na
         if origin in _MODEL_BASES:
             return "models." + names.model(node.name)
         if origin.startswith("local:"):
-            unit = resolve.unit_of_local(stmt, origin[len("local:"):])
+            unit = resolve.unit_of_local(stmt, origin[len("local:") :])
             if unit is not None and unit.module in ("config",):
                 return "config"
-            if unit is not None and unit.module is not None and (
-                unit.module == "database" or unit.module.startswith("models.")
+            if (
+                unit is not None
+                and unit.module is not None
+                and (unit.module == "database" or unit.module.startswith("models."))
             ):
                 return "models." + names.model(node.name)
     return None
@@ -385,12 +403,14 @@ def _path(module: str) -> str:
 
 
 def _future_imports(plan: Plan) -> str:
-    names = sorted({
-        alias.name
-        for stmt in plan.statements
-        if isinstance(stmt.node, ast.ImportFrom) and stmt.node.module == "__future__"
-        for alias in stmt.node.names
-    })
+    names = sorted(
+        {
+            alias.name
+            for stmt in plan.statements
+            if isinstance(stmt.node, ast.ImportFrom) and stmt.node.module == "__future__"
+            for alias in stmt.node.names
+        }
+    )
     return f"from __future__ import {', '.join(names)}" if names else ""
 
 
@@ -449,8 +469,7 @@ def _local_imports(
                 wanted[source].add(name)
     imported[module] = set(wanted)
     return [
-        f"from app.{source} import {', '.join(sorted(names))}"
-        for source, names in sorted(wanted.items())
+        f"from app.{source} import {', '.join(sorted(names))}" for source, names in sorted(wanted.items())
     ]
 
 
@@ -487,7 +506,9 @@ def _join(pieces: list[tuple[Stmt, str]]) -> str:
     for stmt, text in pieces:
         if previous is not None:
             tight = (
-                _simple(previous) and _simple(stmt) and previous.cell is stmt.cell
+                _simple(previous)
+                and _simple(stmt)
+                and previous.cell is stmt.cell
                 and stmt.position[1] == previous.position[1] + 1
             )
             out.append("\n" if tight else "\n\n\n")
@@ -499,6 +520,12 @@ def _join(pieces: list[tuple[Stmt, str]]) -> str:
 def _simple(stmt: Stmt) -> bool:
     return not isinstance(
         stmt.node,
-        ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.If | ast.For | ast.While
-        | ast.With | ast.Try,
+        ast.FunctionDef
+        | ast.AsyncFunctionDef
+        | ast.ClassDef
+        | ast.If
+        | ast.For
+        | ast.While
+        | ast.With
+        | ast.Try,
     )

@@ -57,11 +57,14 @@ def analyse(stmt: ast.stmt) -> Names:
     lazy: set[str] = set()
     rebinds: set[str] = set()
     for child in table.get_children():
-        _scan(child, child.get_type() == "function" and child.get_name() not in _COMPREHENSIONS,
-              eager, lazy, rebinds)
-    return Names(
-        frozenset(binds), frozenset(eager), frozenset(lazy), mutates | rebinds, conditional
-    )
+        _scan(
+            child,
+            child.get_type() == "function" and child.get_name() not in _COMPREHENSIONS,
+            eager,
+            lazy,
+            rebinds,
+        )
+    return Names(frozenset(binds), frozenset(eager), frozenset(lazy), mutates | rebinds, conditional)
 
 
 def _scan(
@@ -132,6 +135,4 @@ def has_top_level_await(stmt: ast.stmt) -> bool:
 
 
 def _stored_names(stmt: ast.stmt) -> set[str]:
-    return {
-        n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
-    }
+    return {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}

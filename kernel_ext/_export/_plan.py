@@ -35,8 +35,17 @@ from ._probes import (
 
 Version = Any  # the statement index that bound a name, or ("import", name, origin)
 _MODULE_NAMES = frozenset(
-    {"__name__", "__file__", "__doc__", "__spec__", "__package__", "__loader__", "__builtins__",
-     "__annotations__", "__dict__"}
+    {
+        "__name__",
+        "__file__",
+        "__doc__",
+        "__spec__",
+        "__package__",
+        "__loader__",
+        "__builtins__",
+        "__annotations__",
+        "__dict__",
+    }
 )
 _BUILTINS = frozenset(dir(builtins))
 
@@ -139,8 +148,14 @@ def _latest_runs(parsed: list[ParsedCell]) -> list[ParsedCell]:
         cell_id = cell.cell.cell_id
         if cell_id is not None and cell_id in latest and latest[cell_id] != index:
             if cell.module is not None:
-                cell = ParsedCell(cell.cell, cell.number, "", None, cell.override,
-                                  "run again later: the latest run is exported")
+                cell = ParsedCell(
+                    cell.cell,
+                    cell.number,
+                    "",
+                    None,
+                    cell.override,
+                    "run again later: the latest run is exported",
+                )
         elif cell_id is not None and cell_id in first:
             cell = ParsedCell(cell.cell, first[cell_id], cell.code, cell.module, cell.override)
         result.append(cell)
@@ -154,8 +169,14 @@ def _statements(parsed: list[ParsedCell]) -> list[Stmt]:
             continue
         for offset, node in enumerate(cell.module.body):
             statements.append(
-                Stmt(cell, node, len(statements), (cell.number, offset), analyse(node),
-                     forced=cell.override == "export")
+                Stmt(
+                    cell,
+                    node,
+                    len(statements),
+                    (cell.number, offset),
+                    analyse(node),
+                    forced=cell.override == "export",
+                )
             )
     return statements
 
@@ -309,9 +330,7 @@ def _mark_hoisted(kept: list[Stmt], needed: set[Version]) -> None:
     for stmt in kept:
         if stmt.is_import:
             stmt.hoisted = all(
-                len(versions_of[name]) == 1
-                for name, version in stmt.versions.items()
-                if version in needed
+                len(versions_of[name]) == 1 for name, version in stmt.versions.items() if version in needed
             )
 
 
@@ -372,8 +391,9 @@ def _names_bound_by(source: str) -> set[str]:
 
     code = to_python(source)
     try:
-        module = compile(code, "<cell>", "exec",
-                         ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        module = compile(
+            code, "<cell>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True
+        )
     except SyntaxError:
         return set()
     names: set[str] = set()
@@ -386,17 +406,13 @@ def _names_bound_by(source: str) -> set[str]:
 
 
 def _has_star(kept: list[Stmt]) -> bool:
-    return any(
-        isinstance(s.node, ast.ImportFrom) and any(a.name == "*" for a in s.node.names)
-        for s in kept
-    )
+    return any(isinstance(s.node, ast.ImportFrom) and any(a.name == "*" for a in s.node.names) for s in kept)
 
 
 def _no_app_message(app_name: str, statements: list[Stmt], parsed: list[ParsedCell]) -> str:
     dropped = _dropped_bindings(statements, parsed)
     if app_name in dropped:
-        return (f"`{app_name}` is defined only in {dropped[app_name]}; "
-                "mark that cell `# kernel_ext: export`.")
+        return f"`{app_name}` is defined only in {dropped[app_name]}; mark that cell `# kernel_ext: export`."
     return f"no cell defines `{app_name}`: there is no app to export."
 
 
@@ -422,8 +438,12 @@ def _order(kept: list[Stmt], binders: dict[Version, list[Stmt]]) -> list[Stmt]:
             if version is None or name not in stmt.names.eager | stmt.names.mutates:
                 continue
             for other in bound_at.get(name, []):
-                if other is not stmt and other.versions.get(name) != version \
-                        and other.position > stmt.position and not other.is_import:
+                if (
+                    other is not stmt
+                    and other.versions.get(name) != version
+                    and other.position > stmt.position
+                    and not other.is_import
+                ):
                     after[other.index].add(stmt.index)
     waiting = {i: len(deps) for i, deps in after.items()}
     users: dict[int, list[int]] = defaultdict(list)

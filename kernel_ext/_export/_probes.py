@@ -30,18 +30,53 @@ _SIDE_EFFECT_BUILTINS = frozenset({"setattr", "delattr", "exec"})
 _READ_ONLY_METHODS = frozenset({"openapi", "url_path_for"})
 # Notebook housekeeping that would break an app if it ran at import: teardown, cache resets.
 _TEARDOWN_METHODS = frozenset(
-    {"drop_all", "dispose", "cleanup", "close", "shutdown", "cache_clear", "unlink", "rmdir",
-     "terminate", "kill"}
+    {
+        "drop_all",
+        "dispose",
+        "cleanup",
+        "close",
+        "shutdown",
+        "cache_clear",
+        "unlink",
+        "rmdir",
+        "terminate",
+        "kill",
+    }
 )
 _NOT_AT_IMPORT = frozenset(
-    {"time.sleep", "asyncio.sleep", "asyncio.run", "os.remove", "os.unlink", "os.rmdir",
-     "os.removedirs", "shutil.rmtree", "pprint.pprint", "gc.collect"}
+    {
+        "time.sleep",
+        "asyncio.sleep",
+        "asyncio.run",
+        "os.remove",
+        "os.unlink",
+        "os.rmdir",
+        "os.removedirs",
+        "shutil.rmtree",
+        "pprint.pprint",
+        "gc.collect",
+    }
 )
 _FILE_WRITES = frozenset({"write_text", "write_bytes"})
 _LOCAL_URL = re.compile(r"^(https?|wss?)://(127\.0\.0\.1|localhost|\[::1\])[:/]")
 _REQUEST_CALLS = frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "request", "stream",
-     "Client", "AsyncClient", "urlopen", "connect", "websocket_connect", "Request"}
+    {
+        "get",
+        "post",
+        "put",
+        "patch",
+        "delete",
+        "head",
+        "options",
+        "request",
+        "stream",
+        "Client",
+        "AsyncClient",
+        "urlopen",
+        "connect",
+        "websocket_connect",
+        "Request",
+    }
 )
 _ENV_CHAINS = ("os.environ", "environ", "os.putenv", "os.unsetenv")
 
@@ -55,9 +90,7 @@ def probe_names_of_import(stmt: ast.Import | ast.ImportFrom) -> set[str]:
     return names
 
 
-def probe_reason(
-    stmt: ast.stmt, names: Names, tainted: set[str], procedures: dict[str, bool]
-) -> str | None:
+def probe_reason(stmt: ast.stmt, names: Names, tainted: set[str], procedures: dict[str, bool]) -> str | None:
     """Why `stmt` is a probe, or None when it may build the app.
 
     `tainted`: names bound by earlier probes. `procedures`: notebook functions seen so far,
@@ -186,10 +219,10 @@ def _changes_environment(stmt: ast.stmt) -> bool:
                 return True
         for target in targets:
             text = ast.unparse(target)
-            if any(text == c or text.startswith(c + ".") or text.startswith(c + "[")
-                   for c in _ENV_CHAINS):
-                if isinstance(node, ast.Call) and text.endswith((".get", ".copy", ".items",
-                                                                 ".keys", ".values")):
+            if any(text == c or text.startswith(c + ".") or text.startswith(c + "[") for c in _ENV_CHAINS):
+                if isinstance(node, ast.Call) and text.endswith(
+                    (".get", ".copy", ".items", ".keys", ".values")
+                ):
                     continue
                 return True
     return False
@@ -197,7 +230,8 @@ def _changes_environment(stmt: ast.stmt) -> bool:
 
 def _overrides_dependencies(stmt: ast.stmt) -> bool:
     return any(
-        isinstance(node, ast.Attribute) and node.attr == "dependency_overrides"
+        isinstance(node, ast.Attribute)
+        and node.attr == "dependency_overrides"
         and chain_root(node) is not None
         for node in module_level_nodes(stmt)
     )

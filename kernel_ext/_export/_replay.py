@@ -65,9 +65,7 @@ def install_recorder(path: str) -> None:
             response.stream = _SyncTee(response.stream, seq, response)  # type: ignore[arg-type]
         return response
 
-    async def handle_async_request(
-        self: httpx.AsyncHTTPTransport, request: httpx.Request
-    ) -> httpx.Response:
+    async def handle_async_request(self: httpx.AsyncHTTPTransport, request: httpx.Request) -> httpx.Response:
         seq = _next_seq() if _ours(request) else None
         if seq is not None:
             await request.aread()
@@ -101,25 +99,28 @@ def _next_seq() -> int:
 
 
 def _write_request(seq: int, request: httpx.Request) -> None:
-    _append({
-        "kind": "request",
-        "seq": seq,
-        "method": request.method,
-        "target": request.url.raw_path.decode("ascii"),
-        "headers": [[k, v] for k, v in request.headers.multi_items()
-                    if k.lower() not in _SKIP_HEADERS],
-        "content": base64.b64encode(request.content).decode(),
-    })
+    _append(
+        {
+            "kind": "request",
+            "seq": seq,
+            "method": request.method,
+            "target": request.url.raw_path.decode("ascii"),
+            "headers": [[k, v] for k, v in request.headers.multi_items() if k.lower() not in _SKIP_HEADERS],
+            "content": base64.b64encode(request.content).decode(),
+        }
+    )
 
 
 def _write_response(seq: int, response: httpx.Response, body: bytes) -> None:
-    _append({
-        "kind": "response",
-        "seq": seq,
-        "status": response.status_code,
-        "headers": [[k, v] for k, v in response.headers.multi_items()],
-        "body": base64.b64encode(body).decode(),
-    })
+    _append(
+        {
+            "kind": "response",
+            "seq": seq,
+            "status": response.status_code,
+            "headers": [[k, v] for k, v in response.headers.multi_items()],
+            "body": base64.b64encode(body).decode(),
+        }
+    )
 
 
 def _append(record: dict[str, Any]) -> None:
@@ -169,9 +170,15 @@ def finish_recording(path: str, app_name: str = "app") -> None:
             response = _send(client, exchange)
             if response is None:
                 continue
-            _append({"kind": "final", "seq": exchange.seq, "status": response.status_code,
-                     "headers": [[k, v] for k, v in response.headers.multi_items()],
-                     "body": base64.b64encode(response.content).decode()})
+            _append(
+                {
+                    "kind": "final",
+                    "seq": exchange.seq,
+                    "status": response.status_code,
+                    "headers": [[k, v] for k, v in response.headers.multi_items()],
+                    "body": base64.b64encode(response.content).decode(),
+                }
+            )
         openapi = _send(client, Exchange(0, "GET", "/openapi.json", [], b""))
         if openapi is not None and openapi.status_code == 200:
             _append({"kind": "openapi", "schema": openapi.json()})
@@ -280,12 +287,16 @@ class Recording:
             kind = record["kind"]
             if kind == "request":
                 by_seq[record["seq"]] = Exchange(
-                    record["seq"], record["method"], record["target"],
-                    [(k, v) for k, v in record["headers"]], base64.b64decode(record["content"]),
+                    record["seq"],
+                    record["method"],
+                    record["target"],
+                    [(k, v) for k, v in record["headers"]],
+                    base64.b64decode(record["content"]),
                 )
             elif kind in ("response", "final") and record["seq"] in by_seq:
-                answer = Answer(record["status"], [(k, v) for k, v in record["headers"]],
-                                base64.b64decode(record["body"]))
+                answer = Answer(
+                    record["status"], [(k, v) for k, v in record["headers"]], base64.b64decode(record["body"])
+                )
                 setattr(by_seq[record["seq"]], "answer" if kind == "response" else "final", answer)
             elif kind == "openapi":
                 recording.openapi = record["schema"]
@@ -312,14 +323,14 @@ def _send(client: httpx.Client, exchange: Exchange) -> httpx.Response | None:
 # --- running the notebook, the server, and the comparison -----------------------------------------
 
 
-def run_notebook(notebook: Path, workdir: Path, env: dict[str, str], app_name: str = "app",
-                 timeout: int = 180) -> Recording:
+def run_notebook(
+    notebook: Path, workdir: Path, env: dict[str, str], app_name: str = "app", timeout: int = 180
+) -> Recording:
     """Execute a copy of `notebook` in `workdir` with the recorder; return what it recorded."""
     import nbformat
     from nbclient import NotebookClient
 
-    shutil.copytree(notebook.parent, workdir, ignore=shutil.ignore_patterns(*_SKIP_FILES),
-                    dirs_exist_ok=True)
+    shutil.copytree(notebook.parent, workdir, ignore=shutil.ignore_patterns(*_SKIP_FILES), dirs_exist_ok=True)
     record = workdir / ".kernel_ext_probes.jsonl"
     nb = nbformat.read(str(notebook), as_version=4)
     here = repr(str(record))
@@ -330,8 +341,9 @@ def run_notebook(notebook: Path, workdir: Path, env: dict[str, str], app_name: s
     for cell in nb.cells:
         cell.pop("id", None)
     nb.nbformat_minor = max(nb.nbformat_minor, 4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
     client.execute(env=env)
     return Recording.load(record)
 
@@ -343,18 +355,24 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2,
-             timeout: float = 60) -> Iterator[str]:
+def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2, timeout: float = 60) -> Iterator[str]:
     """`gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w 2` on a free port: its URL."""
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
     for _attempt in range(3):
         port = free_port()
         log = app_dir / f".gunicorn-{port}.log"
-        command = [str(gunicorn_bin), "app.main:app", "-k", "uvicorn_worker.UvicornWorker",
-                   "-w", str(workers), "--bind", f"127.0.0.1:{port}"]
+        command = [
+            str(gunicorn_bin),
+            "app.main:app",
+            "-k",
+            "uvicorn_worker.UvicornWorker",
+            "-w",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+        ]
         with open(log, "wb") as out:
-            process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=out,
-                                       stderr=subprocess.STDOUT)
+            process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             if _wait_ready(process, url, log, workers, timeout):
@@ -371,8 +389,7 @@ def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2,
     raise RuntimeError("gunicorn could not bind a free port three times")
 
 
-def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, workers: int,
-                timeout: float) -> bool:
+def _wait_ready(process: subprocess.Popen[bytes], url: str, log: Path, workers: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -409,13 +426,15 @@ def replay(recording: Recording, base_url: str) -> dict[int, Answer]:
             response = _send(client, exchange)
             if response is None:
                 continue
-            answers[exchange.seq] = Answer(response.status_code,
-                                           list(response.headers.multi_items()), response.content)
+            answers[exchange.seq] = Answer(
+                response.status_code, list(response.headers.multi_items()), response.content
+            )
     return answers
 
 
-def compare(recording: Recording, answers: dict[int, Answer], base_url: str,
-            openapi: dict[str, Any] | None) -> list[str]:
+def compare(
+    recording: Recording, answers: dict[int, Answer], base_url: str, openapi: dict[str, Any] | None
+) -> list[str]:
     """Every difference between what the notebook served and what gunicorn served."""
     hosts = [h for h in (recording.base_url, base_url) if h]
     problems = []
@@ -431,8 +450,9 @@ def compare(recording: Recording, answers: dict[int, Answer], base_url: str,
         stable = after is not None and _same(before, after, hosts)
         if stable:
             if got.status != before.status or not _same(before, got, hosts):
-                problems.append(f"{where}: notebook {before.status} {_show(before)}, "
-                                f"gunicorn {got.status} {_show(got)}")
+                problems.append(
+                    f"{where}: notebook {before.status} {_show(before)}, gunicorn {got.status} {_show(got)}"
+                )
         else:
             # The final answer counts unless the notebook broke things at the end (a 5xx after
             # a teardown cell) where it had answered fine.
@@ -441,7 +461,8 @@ def compare(recording: Recording, answers: dict[int, Answer], base_url: str,
                 allowed.append(after)
             if (got.status, _shape(got)) not in [(a.status, _shape(a)) for a in allowed]:
                 problems.append(
-                    f"{where}: notebook " + " then ".join(f"{a.status} {_show(a)}" for a in allowed)
+                    f"{where}: notebook "
+                    + " then ".join(f"{a.status} {_show(a)}" for a in allowed)
                     + f", gunicorn {got.status} {_show(got)}"
                 )
     if recording.openapi is not None:
@@ -508,8 +529,9 @@ def _show(answer: Answer) -> str:
 
 def _schema_outline(schema: dict[str, Any]) -> dict[str, Any]:
     paths = {
-        path: sorted(m for m in item if m in ("get", "post", "put", "patch", "delete", "head",
-                                              "options", "trace"))
+        path: sorted(
+            m for m in item if m in ("get", "post", "put", "patch", "delete", "head", "options", "trace")
+        )
         for path, item in schema.get("paths", {}).items()
     }
     # Two live versions of a notebook class show up as `__main____Item__1`, `__main____Item__2`.
@@ -527,8 +549,7 @@ class Proof:
     env: dict[str, str]  # what the server ran with
 
 
-def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None,
-          app_name: str = "app") -> Proof:
+def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None, app_name: str = "app") -> Proof:
     """Export `notebook`, run it, serve the export with gunicorn, replay, compare."""
     from . import export_notebook
 
@@ -550,7 +571,8 @@ def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None,
         schema = openapi.json() if openapi.status_code == 200 else None
     problems = compare(recording, answers, url, schema)
     stable = sum(
-        1 for e in recording.exchanges
+        1
+        for e in recording.exchanges
         if e.answer and e.final and _same(e.answer, e.final, [recording.base_url or ""])
     )
     return Proof(len(answers), stable, problems, recording, app_dir, server_env)

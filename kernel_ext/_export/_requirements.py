@@ -24,8 +24,11 @@ _NEEDED_BY_NAME = {
     "SessionMiddleware": "itsdangerous",
 }
 _EXTRAS = {"pwdlib": ("argon2", "bcrypt"), "psycopg": ("binary",)}
-_EXTRA_PROBES = {("pwdlib", "argon2"): "argon2-cffi", ("pwdlib", "bcrypt"): "bcrypt",
-                 ("psycopg", "binary"): "psycopg-binary"}
+_EXTRA_PROBES = {
+    ("pwdlib", "argon2"): "argon2-cffi",
+    ("pwdlib", "bcrypt"): "bcrypt",
+    ("psycopg", "binary"): "psycopg-binary",
+}
 _DB_DRIVERS = ("psycopg", "psycopg2-binary", "psycopg2", "asyncpg", "pymysql", "aiosqlite")
 
 
@@ -56,8 +59,9 @@ def requirements(modules: Iterable[str], names: Iterable[str]) -> list[str]:
             chosen = [e for e in extras if _installed(_EXTRA_PROBES[(dist, e)])]
             wanted[dist] = ",".join(chosen)
     lines = [_pin(dist, extra) for dist, extra in sorted(wanted.items(), key=lambda i: i[0].lower())]
-    lines += [f"# {module}: imported by the app but not installed here; add its package" for
-              module in unknown]
+    lines += [
+        f"# {module}: imported by the app but not installed here; add its package" for module in unknown
+    ]
     return lines
 
 

@@ -25,9 +25,17 @@ _SECRET_LAST = frozenset(
     {"secret", "password", "passwd", "pwd", "token", "apikey", "passphrase", "credentials"}
 )
 _SECRET_PAIRS = frozenset(
-    {("api", "key"), ("secret", "key"), ("private", "key"), ("signing", "key"),
-     ("access", "key"), ("encryption", "key"), ("auth", "key"), ("master", "key"),
-     ("client", "secret")}
+    {
+        ("api", "key"),
+        ("secret", "key"),
+        ("private", "key"),
+        ("signing", "key"),
+        ("access", "key"),
+        ("encryption", "key"),
+        ("auth", "key"),
+        ("master", "key"),
+        ("client", "secret"),
+    }
 )
 _CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
 _WRAPPERS = frozenset({"SecretStr", "SecretBytes", "str", "bytes"})
@@ -72,8 +80,11 @@ def literal_secret(value: ast.expr) -> str | None:
     if isinstance(value, ast.Call):
         func = ast.unparse(value.func)
         if func in _ENV_READERS:
-            default = value.args[1] if len(value.args) > 1 else next(
-                (k.value for k in value.keywords if k.arg == "default"), None)
+            default = (
+                value.args[1]
+                if len(value.args) > 1
+                else next((k.value for k in value.keywords if k.arg == "default"), None)
+            )
             return literal_secret(default) if default is not None else None
         if func.split(".")[-1] in _WRAPPERS and value.args:
             return literal_secret(value.args[0])
@@ -109,8 +120,11 @@ def _rewrite_comparisons(stmt: ast.stmt, where: str) -> tuple[ast.stmt, list[Mov
         if isinstance(node, ast.Compare) and len(node.comparators) == 1:
             left, right = node.left, node.comparators[0]
             node.left, node.comparators[0] = replace(left, right), replace(right, left)
-        elif (isinstance(node, ast.Call) and ast.unparse(node.func).endswith("compare_digest")
-              and len(node.args) == 2):
+        elif (
+            isinstance(node, ast.Call)
+            and ast.unparse(node.func).endswith("compare_digest")
+            and len(node.args) == 2
+        ):
             first, second = node.args
             node.args = [replace(first, second), replace(second, first)]
     return new, moved
@@ -118,8 +132,11 @@ def _rewrite_comparisons(stmt: ast.stmt, where: str) -> tuple[ast.stmt, list[Mov
 
 def _operand_name(node: ast.expr) -> str | None:
     """`password` for `credentials.password.encode("utf8")`, `x_token` for `x_token`."""
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) \
-            and node.func.attr in ("encode", "strip", "lower"):
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("encode", "strip", "lower")
+    ):
         node = node.func.value
     if isinstance(node, ast.Name):
         return node.id
@@ -135,9 +152,7 @@ def _rewrite_top(stmt: ast.stmt, where: str) -> tuple[ast.stmt | None, list[Move
             name = targets[0].id
             secret = literal_secret(stmt.value)
             plain = isinstance(stmt.value, ast.Constant) or _env_name(stmt.value) is not None
-            if plain and secret is not None and (
-                is_secret_name(name) or _CREDENTIAL_URL.match(secret)
-            ):
+            if plain and secret is not None and (is_secret_name(name) or _CREDENTIAL_URL.match(secret)):
                 env = _env_name(stmt.value) or name.upper()
                 new = _copy(stmt)
                 new.value = _environ_lookup(env, _is_bytes(stmt.value))
@@ -175,7 +190,7 @@ def _refuse_remaining(stmt: ast.stmt, where: str) -> None:
         if problem:
             raise ExportError(
                 f"{where} puts a secret in the code ({problem}); secrets are never exported. "
-                "Read it from the environment instead, e.g. os.environ[\"NAME\"] or a "
+                'Read it from the environment instead, e.g. os.environ["NAME"] or a '
                 "pydantic-settings field."
             )
 
