@@ -5,11 +5,14 @@ tests/test_fastapi_private.py pins each assumption against the installed FastAPI
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import inspect
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi import params as fastapi_params
 from fastapi import routing as fastapi_routing
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -91,3 +94,22 @@ def route_init_kwargs(route: BaseRoute) -> dict[str, Any]:
         if hasattr(route, name):
             kwargs[name] = getattr(route, name)
     return kwargs
+
+
+def depends_target(value: object) -> Any | None:
+    """The callable a `Depends(...)`/`Security(...)` marker points at, if `value` is one."""
+    if isinstance(value, fastapi_params.Depends):
+        return value.dependency
+    return None
+
+
+def with_dependency(marker: Any, dependency: Any) -> Any:
+    """A copy of a `Depends`/`Security` marker pointing at another callable.
+
+    The markers are frozen dataclasses in current FastAPI and plain objects in older ones.
+    """
+    if dataclasses.is_dataclass(marker):
+        return dataclasses.replace(marker, dependency=dependency)
+    clone = copy.copy(marker)
+    clone.dependency = dependency
+    return clone

@@ -85,6 +85,7 @@ class HotReloader:
         self._written_by_functions: set[str] = set()  # `global` names of functions defined so far
         self._functions_write_anything = False  # some function defined so far uses globals()...
         self._stale_types: set[int] = set()
+        self._stale_dependencies: set[int] = set()  # ids of replaced functions that routes used
         self._ns_routers: dict[str, Router] = {}
         self._ns_apps: dict[str, Starlette] = {}  # sub-apps too: their middleware is settled alike
         self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
@@ -155,15 +156,16 @@ class HotReloader:
         changes = Changes()
         if snapshot is None:  # the cell that loaded us: nothing to compare with
             return changes
-        rebound, new_types = self._track_names(snapshot, count)
+        rebound, new_types, new_dependencies = self._track_names(snapshot, count)
         record = CellRecord()
         for router, before in snapshot.routes.values():
             changes.routes += self._settle_router(router, before, record, cell_id is None)
         for router in self._routers():
             if id(router) not in snapshot.routes:  # a router first seen in this cell
                 changes.routes += self._settle_router(router, [], record, cell_id is None)
-        if new_types:
+        if new_types or new_dependencies:
             changes.rebuilt += self._rebuild_stale_routes(changes)
+        if new_types:
             self._warn_nested_models(new_types, changes)
         changes.middleware = self._settle_middleware(snapshot, record)
         if self.app is not None:
@@ -184,8 +186,9 @@ class HotReloader:
 
     # --- namespace ----------------------------------------------------------------------------
 
-    def _track_names(self, snapshot: Snapshot, count: int | None) -> tuple[list[str], set[int]]:
-        """Record rebinding; return the names rebound, and the ids of classes replaced, in this cell."""
+    def _track_names(self, snapshot: Snapshot, count: int | None) -> tuple[list[str], set[int], set[int]]:
+        """Record rebinding; return the names rebound, and the ids of the classes and of the
+        dependency functions replaced, in this cell."""
         namespace = self.namespace
         before = snapshot.names
         if snapshot.everything:  # found at C speed, but in proportion to the whole namespace
@@ -197,6 +200,7 @@ class HotReloader:
                 name for name, old in before.items() if name in namespace and namespace[name] is not old
             ]
         new_types: set[int] = set()
+        new_dependencies: set[int] = set()
         for name in changed:
             value = namespace[name]
             old = before.get(name, _MISSING)
@@ -217,7 +221,10 @@ class HotReloader:
             if isinstance(old, type) and isinstance(value, type):
                 self._stale_types.add(id(old))
                 new_types.add(id(old))
-        return changed, new_types
+            elif self._dependency_users.get(id(old), 0) > 0:
+                self._stale_dependencies.add(id(old))
+                new_dependencies.add(id(old))
+        return changed, new_types, new_dependencies
 
     def _current(self, name: str) -> Any:
         return self.namespace.get(name, _MISSING)
@@ -397,17 +404,23 @@ class HotReloader:
 
     # --- models -------------------------------------------------------------------------------
 
-    def _type_map(self) -> dict[int, Any]:
+    def _stale_map(self) -> dict[int, Any]:
+        """id(old class or dependency) -> its current version, for rebuilding routes."""
         mapping: dict[int, Any] = {}
         for old_id in self._stale_types:
             _, name = self._stale[old_id]
             current = self._current(name)
             if isinstance(current, type):
                 mapping[old_id] = current
+        for old_id in self._stale_dependencies:
+            old, name = self._stale[old_id]
+            current = self._current(name)
+            if current is not _MISSING and current is not old and callable(current):
+                mapping[old_id] = current
         return mapping
 
     def _rebuild_stale_routes(self, changes: Changes) -> int:
-        mapping = self._type_map()
+        mapping = self._stale_map()
         stale = set(mapping)
         rebuilt = 0
         for router in self._routers():

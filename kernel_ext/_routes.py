@@ -76,6 +76,8 @@ def route_mentions(route: BaseRoute, stale: set[int]) -> bool:
     annotations = getattr(route.endpoint, "__annotations__", {})
     if any(mentions(a, stale) for a in annotations.values()):
         return True
+    if any(mentions(d, stale) for d in (*_defaults(route.endpoint), *route.dependencies)):
+        return True
     if isinstance(route, APIRoute):
         if route.response_model is not None and mentions(route.response_model, stale):
             return True
@@ -94,6 +96,8 @@ def rebuild(route: APIRoute | APIWebSocketRoute, mapping: TypeMap) -> BaseRoute:
     has to be created again; patching the function alone would not do.
     """
     kwargs = private.route_init_kwargs(route)
+    if "dependencies" in kwargs:
+        kwargs["dependencies"] = [substitute(d, mapping) for d in kwargs["dependencies"]]
     if "response_model" in kwargs:
         kwargs["response_model"] = substitute(kwargs["response_model"], mapping)
     if "responses" in kwargs:
@@ -110,12 +114,21 @@ def _with_model(extra: Any, mapping: TypeMap) -> Any:
     return extra
 
 
+def _defaults(fn: Any) -> tuple[Any, ...]:
+    return (*(getattr(fn, "__defaults__", None) or ()), *(getattr(fn, "__kwdefaults__", None) or {}).values())
+
+
 def _retyped(fn: Any, mapping: TypeMap) -> Any:
-    """A copy of `fn` whose annotations name current classes. Its body is the same code."""
+    """A copy of `fn` whose annotations and `Depends(...)` defaults name current versions.
+
+    Its body is the same code.
+    """
     if not isinstance(fn, types.FunctionType):
         return fn
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, fn.__defaults__, fn.__closure__)
-    copy.__kwdefaults__ = fn.__kwdefaults__
+    defaults = tuple(substitute(d, mapping) for d in fn.__defaults__) if fn.__defaults__ else None
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
+    if fn.__kwdefaults__:
+        copy.__kwdefaults__ = {k: substitute(v, mapping) for k, v in fn.__kwdefaults__.items()}
     copy.__dict__.update(fn.__dict__)
     copy.__qualname__ = fn.__qualname__
     copy.__module__ = fn.__module__

@@ -1,4 +1,7 @@
-"""Replace stale classes inside type annotations: `list[Item]`, `Item | None`, `Annotated[...]`."""
+"""Replace stale classes inside type annotations: `list[Item]`, `Item | None`, `Annotated[...]`.
+
+Also stale dependencies: `Annotated[str, Depends(old)]` and a `= Depends(old)` default.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,17 @@ import typing
 from collections.abc import Mapping
 from typing import Any, get_args, get_origin
 
-TypeMap = Mapping[int, Any]  # id(old class) -> current class
+from . import _fastapi_private as private
+
+TypeMap = Mapping[int, Any]  # id(old class or dependency) -> its current version
 
 
 def substitute(annotation: Any, mapping: TypeMap) -> Any:
     """`annotation` with every old class in `mapping` swapped for its current version."""
+    target = private.depends_target(annotation)
+    if target is not None:
+        new = mapping.get(id(target), target)
+        return annotation if new is target else private.with_dependency(annotation, new)
     if isinstance(annotation, type) and not get_args(annotation):
         return mapping.get(id(annotation), annotation)
     args = get_args(annotation)
@@ -23,8 +32,8 @@ def substitute(annotation: Any, mapping: TypeMap) -> Any:
     if all(new is old for new, old in zip(new_args, args, strict=True)):
         return annotation
     origin = get_origin(annotation)
-    if origin is typing.Annotated:
-        return typing.Annotated[(new_args[0], *annotation.__metadata__)]
+    if origin is typing.Annotated:  # get_args gives the type, then the metadata
+        return typing.Annotated[new_args]
     if origin is types.UnionType:
         return functools.reduce(operator.or_, new_args)
     if isinstance(annotation, types.GenericAlias):
@@ -39,4 +48,7 @@ def mentions(annotation: Any, ids: set[int]) -> bool:
     """Whether any class whose id is in `ids` appears anywhere inside `annotation`."""
     if id(annotation) in ids:
         return True
+    target = private.depends_target(annotation)
+    if target is not None:
+        return id(target) in ids
     return any(mentions(arg, ids) for arg in get_args(annotation))

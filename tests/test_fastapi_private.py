@@ -88,3 +88,18 @@ def test_middleware_can_be_added_while_we_serve_our_own_stack() -> None:
     app.add_middleware(type("M", (), {"__init__": lambda self, app: None}))
     assert app.middleware_stack is None
     assert asyncio.iscoroutinefunction(stack.__call__)
+
+
+def test_a_depends_marker_can_point_at_another_callable() -> None:
+    from fastapi import Depends, Security
+
+    def old() -> None: ...
+
+    def new() -> None: ...
+
+    marker = Security(old, scopes=["read"], use_cache=False)
+    moved = private.with_dependency(marker, new)
+    assert type(moved) is type(marker)
+    assert private.depends_target(moved) is new and private.depends_target(marker) is old
+    assert (moved.scopes, moved.use_cache) == (["read"], False)
+    assert private.depends_target(Depends()) is None and private.depends_target("x") is None

@@ -188,6 +188,39 @@ def test_redefined_dependency_is_used_every_time(shell: Shell, define: str, rout
         assert shell.get("/d").json() == version
 
 
+@pytest.mark.parametrize(
+    "route",
+    [
+        "@app.get('/d')\ndef r(v=Depends(dep)): return v",
+        "from typing import Annotated\n@app.get('/d')\ndef r(v: Annotated[str, Depends(dep)]): return v",
+        "@app.get('/d', dependencies=[Depends(dep)])\ndef r(): return 'ok'",
+    ],
+    ids=["default", "annotated", "route-dependencies"],
+)
+def test_openapi_shows_the_redefined_dependencys_parameters(shell: Shell, route: str) -> None:
+    shell.ok(APP)
+    shell.ok("def dep(q: str = 'a'): return q", cell_id="dep")
+    shell.ok(route, cell_id="route")
+    shell.ok("def dep(q: str = 'a', limit: int = 10): return f'{q}{limit}'", cell_id="dep")
+    params = shell.get("/openapi.json").json()["paths"]["/d"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["q", "limit"]
+    assert shell.get("/d", params={"limit": "x"}).status_code == 422  # validated as declared
+    assert shell.get("/d", params={"q": "b", "limit": 3}).status_code == 200
+    shell.ok("def dep(): return 'none'", cell_id="dep")
+    assert "parameters" not in shell.get("/openapi.json").json()["paths"]["/d"]["get"]
+
+
+def test_user_override_applies_to_a_route_rebuilt_for_a_new_dependency(shell: Shell) -> None:
+    shell.ok(APP)
+    shell.ok("def dep(): return 'v1'", cell_id="dep")
+    shell.ok("@app.get('/d')\ndef r(v=Depends(dep)): return v", cell_id="route")
+    shell.ok("def dep(): return 'v2'", cell_id="dep")
+    shell.ok("app.dependency_overrides[dep] = lambda: 'fake'")
+    assert shell.get("/d").json() == "fake"
+    shell.ok("app.dependency_overrides.clear()")
+    assert shell.get("/d").json() == "v2"
+
+
 def test_new_app_gets_every_dependency_redefined_before_it(shell: Shell) -> None:
     # The hooks visit only the names a cell rebinds; an app created later still needs the map.
     shell.ok(APP)

@@ -35,3 +35,20 @@ def test_leaves_unrelated_annotations_alone() -> None:
 def test_mentions_finds_nested_classes() -> None:
     assert mentions(dict[str, list[Old | None]], {id(Old)})
     assert not mentions(list[New], {id(Old)})
+
+
+def test_substitutes_dependencies_in_annotated_and_markers() -> None:
+    from fastapi import Depends
+
+    def old() -> None: ...
+
+    def new() -> None: ...
+
+    mapping = {id(old): new}
+    annotated = substitute(Annotated[str, Depends(old)], mapping)
+    assert annotated.__metadata__[0].dependency is new
+    assert substitute(Depends(old), mapping).dependency is new
+    assert mentions(Annotated[str, Depends(old)], {id(old)})
+    assert not mentions(Annotated[str, Depends(new)], {id(old)})
+    unrelated = Depends(new)
+    assert substitute(unrelated, mapping) is unrelated
