@@ -20,6 +20,7 @@ test: $(STAMP) lint unit notebooks
 
 lint: $(STAMP)
 	$(PY) -m ruff check kernel_ext tests bench
+	$(PY) -m ruff format --check kernel_ext tests bench
 
 unit: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) tests

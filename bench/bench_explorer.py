@@ -120,9 +120,7 @@ def in_kernel(rounds: int) -> dict[str, list[float]]:
         code = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{BENCH}\n"
         code += f"print(json.dumps(bench({rounds})))"
         output: list[str] = []
-        reply = client.execute_interactive(
-            code, timeout=600, output_hook=lambda msg: _collect(msg, output)
-        )
+        reply = client.execute_interactive(code, timeout=600, output_hook=lambda msg: _collect(msg, output))
         if reply["content"]["status"] != "ok":
             raise RuntimeError("".join(output) or str(reply["content"]))
         return json.loads("".join(output).strip().splitlines()[-1])
@@ -143,8 +141,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--no-kernel", action="store_true")
     args = parser.parse_args()
-    budgets = {"build_200_ops_ms": 300.0, "refresh_other_route_edited_ms": 50.0,
-               "refresh_selected_route_edited_ms": 50.0}
+    budgets = {
+        "build_200_ops_ms": 300.0,
+        "refresh_other_route_edited_ms": 50.0,
+        "refresh_selected_route_edited_ms": 50.0,
+    }
     load = os.getloadavg()[0]
     runs = {"in-process": in_process(args.rounds)}
     if not args.no_kernel:

@@ -94,8 +94,14 @@ def demo_app() -> FastAPI:
         session: Annotated[str | None, Cookie()] = None,
     ) -> dict[str, Any]:
         return {
-            "item_id": item_id, "q": q, "limit": limit, "color": color, "flag": flag,
-            "ids": ids, "x_trace": x_trace, "session": session,
+            "item_id": item_id,
+            "q": q,
+            "limit": limit,
+            "color": color,
+            "flag": flag,
+            "ids": ids,
+            "x_trace": x_trace,
+            "session": session,
         }
 
     @app.post("/items", tags=["items"], status_code=201)
@@ -112,7 +118,9 @@ def demo_app() -> FastAPI:
     ) -> dict[str, Any]:
         first = await file.read()
         return {
-            "file": file.filename, "size": len(first), "note": note,
+            "file": file.filename,
+            "size": len(first),
+            "note": note,
             "extra": [f.filename for f in extra],
         }
 

@@ -50,15 +50,22 @@ def test_routes_table(shell: Shell) -> None:
     assert isinstance(table, RouteTable)
     [row] = table.rows
     assert vars(row) == {
-        "methods": "POST", "path": "/items", "endpoint": "create", "cell": f"[{count}]",
-        "request_model": "Item", "response_model": "Item", "dependencies": "get_db",
+        "methods": "POST",
+        "path": "/items",
+        "endpoint": "create",
+        "cell": f"[{count}]",
+        "request_model": "Item",
+        "response_model": "Item",
+        "dependencies": "get_db",
     }
     assert table.warnings == []
 
 
 def test_routes_shows_stale_model_warnings(shell: Shell) -> None:
     shell.ok(APP)
-    shell.ok("class Order(BaseModel):\n    item: Item\n@app.post('/orders')\ndef order(o: Order) -> Order: return o")
+    shell.ok(
+        "class Order(BaseModel):\n    item: Item\n@app.post('/orders')\ndef order(o: Order) -> Order: return o"
+    )
     shell.ok("class Item(BaseModel):\n    name: str\n    price: float = 0")
     [warning] = kernel_ext.routes().warnings
     assert warning.startswith("model Order still uses the old Item; re-run the cell that defines it (In [")

@@ -26,7 +26,10 @@ def names(code: str) -> set[str] | None:
         ("try:\n    pass\nexcept ValueError as err:\n    pass", {"err"}),
         ("[(n := k) for k in range(2)]", {"n", "k"}),
         ("del x", {"x"}),
-        ("match p:\n    case {'a': a, **rest}: pass\n    case [first, *others]: pass", {"a", "rest", "first", "others"}),
+        (
+            "match p:\n    case {'a': a, **rest}: pass\n    case [first, *others]: pass",
+            {"a", "rest", "first", "others"},
+        ),
         ("@app.get('/x')\ndef read_x(): return 1", {"read_x"}),
     ],
 )

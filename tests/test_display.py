@@ -149,7 +149,12 @@ def test_cell_column_follows_redefinitions_and_included_routers(shell: Shell) ->
     shell.ok("app.include_router(users)\napp.include_router(items)")
     later = shell.ok("@users.get('/later')\ndef later(): return 2").execution_count
     cells = {row.path: row.cell for row in kernel_ext.routes().rows}
-    assert cells == {"/": f"[{first}]", "/users/": f"[{users}]", "/items/": f"[{items}]", "/users/later": f"[{later}]"}
+    assert cells == {
+        "/": f"[{first}]",
+        "/users/": f"[{users}]",
+        "/items/": f"[{items}]",
+        "/users/later": f"[{later}]",
+    }
     again = shell.ok("@app.get('/')\ndef root(): return 'v2'").execution_count
     assert {row.path: row.cell for row in kernel_ext.routes().rows}["/"] == f"[{again}]"
     assert shell.get("/").json() == "v2"

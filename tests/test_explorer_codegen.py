@@ -68,8 +68,14 @@ def test_curl_command_reproduces_the_request(ex: Explorer) -> None:
     assert "-u u:p" in command and "-b session=s" in command
     out = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=30).stdout
     assert httpx.Response(200, content=out).json() == {
-        "item_id": 4, "q": "a b", "limit": 10, "color": "red", "flag": False, "ids": [1, 2],
-        "x_trace": "t", "session": "s",
+        "item_id": 4,
+        "q": "a b",
+        "limit": 10,
+        "color": "red",
+        "flag": False,
+        "ids": [1, 2],
+        "x_trace": "t",
+        "session": "s",
     }
 
 

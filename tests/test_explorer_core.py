@@ -35,8 +35,14 @@ def test_path_query_header_and_cookie_parameters_are_sent(ex: Explorer) -> None:
     r = ex.send()
     assert r is not None and r.status_code == 200
     assert r.json() == {
-        "item_id": 5, "q": "x", "limit": 10, "color": "blue", "flag": True, "ids": [1, 2],
-        "x_trace": "t-1", "session": "s-1",
+        "item_id": 5,
+        "q": "x",
+        "limit": 10,
+        "color": "blue",
+        "flag": True,
+        "ids": [1, 2],
+        "x_trace": "t-1",
+        "session": "s-1",
     }
     assert ex.output_text.startswith("HTTP 200 OK · ")
     assert ex.response is r

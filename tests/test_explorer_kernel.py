@@ -63,13 +63,7 @@ def test_explorer_in_a_kernel(kernel: Kernel) -> None:
 
     # Failures land in the explorer, not in the cell.
     # A handler slower than the explorer's timeout fails on any machine, however fast its loopback.
-    slow = kernel.run(
-        "import time\n"
-        "@app.get('/slow')\n"
-        "def slow():\n"
-        "    time.sleep(3)\n"
-        "    return {}"
-    )
+    slow = kernel.run("import time\n@app.get('/slow')\ndef slow():\n    time.sleep(3)\n    return {}")
     assert slow.status == "ok", slow.traceback
     failed = kernel.run(
         "ex.select('GET', '/slow')\nex.timeout = 0.3\nex.send_button.click()\nex.timeout = 10"

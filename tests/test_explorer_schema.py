@@ -40,8 +40,14 @@ def test_parameters_get_kinds_and_hints_from_the_schema() -> None:
     op = ops_by_key(demo_app())[("GET", "/items/{item_id}")]
     params = {p.name: p for p in op.params}
     assert {n: p.location for n, p in params.items()} == {
-        "item_id": "path", "q": "query", "limit": "query", "color": "query", "flag": "query",
-        "ids": "query", "x-trace": "header", "session": "cookie",
+        "item_id": "path",
+        "q": "query",
+        "limit": "query",
+        "color": "query",
+        "flag": "query",
+        "ids": "query",
+        "x-trace": "header",
+        "session": "cookie",
     }
     assert params["item_id"].kind == "integer" and params["item_id"].required
     assert params["q"].kind == "string" and params["q"].nullable and not params["q"].required
@@ -56,7 +62,8 @@ def test_form_and_file_fields_come_from_the_body_schema() -> None:
     login = ops[("POST", "/login")]
     assert login.body.media_type == "application/x-www-form-urlencoded"
     assert [(p.name, p.location, p.required) for p in login.params] == [
-        ("username", "form", True), ("password", "form", True),
+        ("username", "form", True),
+        ("password", "form", True),
     ]
     upload = {p.name: p for p in ops[("POST", "/upload")].params}
     assert upload["file"].kind == "file" and upload["file"].is_file
@@ -113,7 +120,9 @@ def test_validation_hints_warn_but_do_not_block() -> None:
 def test_refs_are_inlined_and_siblings_win() -> None:
     components = {"schemas": {"Color": {"type": "string", "enum": ["red"]}}}
     assert resolve({"$ref": "#/components/schemas/Color", "default": "red"}, components) == {
-        "type": "string", "enum": ["red"], "default": "red",
+        "type": "string",
+        "enum": ["red"],
+        "default": "red",
     }
 
 
@@ -177,7 +186,8 @@ def test_security_schemes_are_read_from_dependencies() -> None:
 def test_websocket_parameters_come_from_the_path_and_the_signature() -> None:
     op = ops_by_key(demo_app())[("WS", "/ws/{room}")]
     assert [(p.name, p.location, p.required) for p in op.params] == [
-        ("room", "path", True), ("name", "query", False),
+        ("room", "path", True),
+        ("name", "query", False),
     ]
 
 

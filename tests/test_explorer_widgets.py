@@ -22,9 +22,14 @@ def test_each_kind_of_parameter_gets_its_widget() -> None:
     form = ex.select("GET", "/items/{item_id}")
     kinds = {item.param.name: type(item.typed) for item in form.inputs}
     assert kinds == {
-        "item_id": widgets.IntText, "q": widgets.Text, "limit": widgets.IntText,
-        "color": widgets.Dropdown, "flag": widgets.Dropdown, "ids": widgets.IntsInput,
-        "x-trace": widgets.Text, "session": widgets.Text,
+        "item_id": widgets.IntText,
+        "q": widgets.Text,
+        "limit": widgets.IntText,
+        "color": widgets.Dropdown,
+        "flag": widgets.Dropdown,
+        "ids": widgets.IntsInput,
+        "x-trace": widgets.Text,
+        "session": widgets.Text,
     }
     assert [v for _, v in form.find("color").typed.options] == ["red", "blue"]
     assert form.find("limit").typed.value == 10  # the default, shown but not sent
@@ -111,7 +116,8 @@ def versioned_app() -> FastAPI:
 def replace_route(app: FastAPI, path: str, method: str, endpoint: object) -> None:
     """What a re-run cell leaves behind: a new route object in the old one's place."""
     index = next(
-        i for i, r in enumerate(app.router.routes)
+        i
+        for i, r in enumerate(app.router.routes)
         if getattr(r, "path", None) == path and method in getattr(r, "methods", ())
     )
     app.add_api_route(path, endpoint, methods=[method])  # type: ignore[arg-type]

@@ -50,13 +50,22 @@ def test_export_writes_a_package_that_imports_without_ipython(tmp_path: Path) ->
     notebook = write_notebook(tmp_path / "demo.ipynb", NOTEBOOK)
     result = export_notebook(notebook, tmp_path / "out")
     assert result.files == (
-        ".dockerignore", "Dockerfile", "README.md", "app/__init__.py", "app/main.py",
-        "app/models/__init__.py", "app/models/item.py", "gunicorn.conf.py", "requirements.txt",
+        ".dockerignore",
+        "Dockerfile",
+        "README.md",
+        "app/__init__.py",
+        "app/main.py",
+        "app/models/__init__.py",
+        "app/models/item.py",
+        "gunicorn.conf.py",
+        "requirements.txt",
     )
     assert [c.exported for c in result.cells] == [False, True, False, False]
-    check = ("import sys, app.main\n"
-             "assert 'IPython' not in sys.modules and 'kernel_ext' not in sys.modules\n"
-             "print(type(app.main.app).__name__, [r.path for r in app.main.app.routes][-1])")
+    check = (
+        "import sys, app.main\n"
+        "assert 'IPython' not in sys.modules and 'kernel_ext' not in sys.modules\n"
+        "print(type(app.main.app).__name__, [r.path for r in app.main.app.routes][-1])"
+    )
     imported = run([sys.executable, "-c", check], tmp_path / "out")
     assert imported.stdout.strip() == "FastAPI /items", imported.stderr
 
@@ -76,9 +85,11 @@ def test_requirements_are_pinned_and_include_the_server(tmp_path: Path) -> None:
 
 
 def test_optional_packages_the_app_needs_are_required(tmp_path: Path) -> None:
-    cells = ["from fastapi import FastAPI, Form, UploadFile\napp = FastAPI()\n\n"
-             "@app.post('/f')\ndef f(name: str = Form(), file: UploadFile | None = None):\n"
-             "    return name"]
+    cells = [
+        "from fastapi import FastAPI, Form, UploadFile\napp = FastAPI()\n\n"
+        "@app.post('/f')\ndef f(name: str = Form(), file: UploadFile | None = None):\n"
+        "    return name"
+    ]
     result = export_cells(cells, tmp_path)
     assert any(line.startswith("python-multipart==") for line in result.requirements)
 
@@ -88,8 +99,10 @@ def test_dockerfile_runs_gunicorn_as_a_non_root_user(tmp_path: Path) -> None:
     dockerfile = (tmp_path / "Dockerfile").read_text()
     assert dockerfile.startswith("FROM python:3.12-slim\n")
     assert "\nUSER app\n" in dockerfile and "useradd" in dockerfile
-    assert ('CMD ["gunicorn", "app.main:app", "-k", "uvicorn_worker.UvicornWorker", "-w", "2", \\\n'
-            '     "--bind", "0.0.0.0:8000"]') in dockerfile
+    assert (
+        'CMD ["gunicorn", "app.main:app", "-k", "uvicorn_worker.UvicornWorker", "-w", "2", \\\n'
+        '     "--bind", "0.0.0.0:8000"]'
+    ) in dockerfile
     assert ".env" in (tmp_path / ".dockerignore").read_text().splitlines()
     readme = (tmp_path / "README.md").read_text()
     assert "gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w 2" in readme
@@ -110,8 +123,7 @@ def test_settings_stay_environment_driven_and_env_files_are_never_copied(tmp_pat
     written = "".join(p.read_text() for p in (tmp_path / "out").rglob("*") if p.is_file())
     assert "tok-123" not in written and "do-not-copy" not in written
     assert not (tmp_path / "out" / ".env").exists()
-    assert (tmp_path / "out" / ".env.example").read_text().splitlines()[1:] == [
-        "API_TOKEN=", "REGION="]
+    assert (tmp_path / "out" / ".env.example").read_text().splitlines()[1:] == ["API_TOKEN=", "REGION="]
     assert "API_TOKEN = os.environ['API_TOKEN']" in (tmp_path / "out/app/main.py").read_text()
 
 
@@ -145,9 +157,12 @@ def test_cli_exports_and_prints_what_it_wrote(tmp_path: Path) -> None:
     [
         (NOTEBOOK, ["--out", "."], "error: . is not empty; pass --force (force=True) to overwrite it."),
         (["x = 1"], ["--out", "o"], "error: no cell defines `app`: there is no app to export."),
-        ([APP, "def broken(:"], ["--out", "o"],
-         "error: cell 3 (`def broken(:`) has a syntax error at line 1 (`def broken(:`): "
-         "invalid syntax. Fix it, or mark the cell `# kernel_ext: skip`."),
+        (
+            [APP, "def broken(:"],
+            ["--out", "o"],
+            "error: cell 3 (`def broken(:`) has a syntax error at line 1 (`def broken(:`): "
+            "invalid syntax. Fix it, or mark the cell `# kernel_ext: skip`.",
+        ),
     ],
 )
 def test_cli_errors_are_one_line_with_exit_code_2(
@@ -171,9 +186,11 @@ def test_api_export_in_a_kernel_uses_what_ran(shell, tmp_path: Path) -> None:  #
     failed = shell.run("@app.get('/half')\ndef half():\n    return 1\n\nraise ValueError('oops')")
     assert not failed.success
     shell.ok(APP.replace('title="Demo"', 'title="Demo v2"'))
-    shell.ok("import httpx, kernel_ext\n"
-             "r = httpx.post(kernel_ext.base_url() + '/items', json={'name': 'a'})\n"
-             "assert r.status_code == 200")
+    shell.ok(
+        "import httpx, kernel_ext\n"
+        "r = httpx.post(kernel_ext.base_url() + '/items', json={'name': 'a'})\n"
+        "assert r.status_code == 200"
+    )
     shell.ok(f"%api export {tmp_path / 'out'}")
     main = (tmp_path / "out" / "app" / "main.py").read_text()
     assert 'title="Demo v2"' in main
@@ -181,8 +198,13 @@ def test_api_export_in_a_kernel_uses_what_ran(shell, tmp_path: Path) -> None:  #
 
 
 def test_two_secrets_for_one_environment_variable_are_refused(tmp_path: Path) -> None:
-    cells = [APP + "\nPASSWORD = 'a'",
-             "@app.get('/p')\ndef p(password: str = ''):\n    return password == 'b' or PASSWORD"]
-    with pytest.raises(ExportError, match=r"cell 2 .* and cell 1 .* hold different secrets that "
-                                          r"would both be read from PASSWORD"):
+    cells = [
+        APP + "\nPASSWORD = 'a'",
+        "@app.get('/p')\ndef p(password: str = ''):\n    return password == 'b' or PASSWORD",
+    ]
+    with pytest.raises(
+        ExportError,
+        match=r"cell 2 .* and cell 1 .* hold different secrets that "
+        r"would both be read from PASSWORD",
+    ):
         export_cells(cells, tmp_path)

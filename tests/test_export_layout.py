@@ -134,19 +134,25 @@ print("ok")
 
 
 def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run([sys.executable, "-c", code], cwd=cwd, capture_output=True, text=True, timeout=120)
 
 
 def test_a_bigger_app_is_split_into_modules(tmp_path: Path) -> None:
-    cells = ["%load_ext kernel_ext", SETTINGS, DATABASE, MODELS, DEPENDENCIES, ITEMS, USERS, MAIN,
-             PROBE]
+    cells = ["%load_ext kernel_ext", SETTINGS, DATABASE, MODELS, DEPENDENCIES, ITEMS, USERS, MAIN, PROBE]
     result = export_cells(cells, tmp_path)
     package = [f for f in result.files if f.startswith("app/")]
     assert package == [
-        "app/__init__.py", "app/config.py", "app/database.py", "app/dependencies.py",
-        "app/main.py", "app/models/__init__.py", "app/models/item.py", "app/models/user.py",
-        "app/routers/__init__.py", "app/routers/items.py", "app/routers/users.py",
+        "app/__init__.py",
+        "app/config.py",
+        "app/database.py",
+        "app/dependencies.py",
+        "app/main.py",
+        "app/models/__init__.py",
+        "app/models/item.py",
+        "app/models/user.py",
+        "app/routers/__init__.py",
+        "app/routers/items.py",
+        "app/routers/users.py",
     ]
     main = (tmp_path / "app/main.py").read_text()
     assert "from app.routers.items import router" in main
@@ -173,8 +179,10 @@ def test_without_a_natural_split_everything_is_in_main(tmp_path: Path) -> None:
     ]
     result = export_cells(cells, tmp_path)
     assert [f for f in result.files if f.startswith("app/")] == ["app/__init__.py", "app/main.py"]
-    check = ("from fastapi.testclient import TestClient\nfrom app.main import app\n"
-             "c = TestClient(app)\nprint(c.get('/a/').json(), c.get('/b/').json())")
+    check = (
+        "from fastapi.testclient import TestClient\nfrom app.main import app\n"
+        "c = TestClient(app)\nprint(c.get('/a/').json(), c.get('/b/').json())"
+    )
     run = run_python(check, tmp_path)
     assert run.stdout.strip() == "a b", run.stderr
 
@@ -187,5 +195,7 @@ def test_imports_are_merged_and_grouped(tmp_path: Path) -> None:
     ]
     export_cells(cells, tmp_path)
     main = (tmp_path / "app/main.py").read_text()
-    assert main.startswith('"""The FastAPI app."""\n\nimport os\nfrom typing import Annotated\n\n'
-                           "from fastapi import FastAPI, Query\n\n\napp = FastAPI()\n")
+    assert main.startswith(
+        '"""The FastAPI app."""\n\nimport os\nfrom typing import Annotated\n\n'
+        "from fastapi import FastAPI, Query\n\n\napp = FastAPI()\n"
+    )

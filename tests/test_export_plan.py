@@ -26,9 +26,7 @@ def code(result: Plan) -> str:
 
 def body(result: Plan) -> list[str]:
     """First lines of the kept non-import statements, in run order."""
-    return [
-        ast.unparse(s.node).splitlines()[0] for s in result.statements if not s.is_import
-    ]
+    return [ast.unparse(s.node).splitlines()[0] for s in result.statements if not s.is_import]
 
 
 def reasons(result: Plan) -> dict[str, str]:
@@ -87,8 +85,9 @@ def test_environment_changes_and_test_overrides_are_left_out() -> None:
         "from dotenv import load_dotenv\nload_dotenv()",
     )
     assert body(result) == ["app = FastAPI()"]
-    assert reasons(result)["cell 1"].endswith("it changes the environment "
-                                              "(settings come from the deployment's)")
+    assert reasons(result)["cell 1"].endswith(
+        "it changes the environment (settings come from the deployment's)"
+    )
     assert reasons(result)["cell 3"] == "a probe: it sets dependency_overrides (a test setup)"
 
 
@@ -105,8 +104,9 @@ def test_a_redefined_route_keeps_only_the_latest_version_in_the_first_place() ->
 
 
 def test_same_function_name_on_two_paths_keeps_both() -> None:
-    result = plan(APP, "@app.get('/a')\ndef read():\n    return 1",
-                  "@app.get('/b')\ndef read():\n    return 2")
+    result = plan(
+        APP, "@app.get('/a')\ndef read():\n    return 1", "@app.get('/b')\ndef read():\n    return 2"
+    )
     assert body(result) == ["app = FastAPI()", "@app.get('/a')", "@app.get('/b')"]
 
 
@@ -120,8 +120,12 @@ def test_same_path_on_two_routers_keeps_both() -> None:
     )
     assert body(result) == [
         "app = FastAPI()",
-        "router = APIRouter(prefix='/items')", "@router.get('/')", "app.include_router(router)",
-        "router = APIRouter(prefix='/users')", "@router.get('/')", "app.include_router(router)",
+        "router = APIRouter(prefix='/items')",
+        "@router.get('/')",
+        "app.include_router(router)",
+        "router = APIRouter(prefix='/users')",
+        "@router.get('/')",
+        "app.include_router(router)",
     ]
 
 
@@ -134,8 +138,12 @@ def test_a_redefined_model_replaces_the_first_one_for_routes_in_between() -> Non
         "class Item(BaseModel):\n    name: str\n    tags: list[Tag] = []",
     )
     # Item v2 needs Tag, so it runs after Tag, and the route after Item v2.
-    assert body(result) == ["app = FastAPI()", "class Tag(BaseModel):", "class Item(BaseModel):",
-                            "@app.post('/items')"]
+    assert body(result) == [
+        "app = FastAPI()",
+        "class Tag(BaseModel):",
+        "class Item(BaseModel):",
+        "@app.post('/items')",
+    ]
     assert "tags: list[Tag]" in code(result)
     assert code(result).count("class Item") == 1
 
@@ -150,14 +158,19 @@ def test_a_redefined_dependency_and_middleware_keep_their_latest_version() -> No
         "@app.middleware('http')\nasync def tag(request, call_next):\n"
         "    response = await call_next(request)\n    response.headers['x'] = '2'\n    return response",
     )
-    assert body(result) == ["app = FastAPI()", "def common(q: str='', limit: int=10):",
-                            "@app.get('/x')", "@app.middleware('http')"]
+    assert body(result) == [
+        "app = FastAPI()",
+        "def common(q: str='', limit: int=10):",
+        "@app.get('/x')",
+        "@app.middleware('http')",
+    ]
     assert "headers['x'] = '2'" in code(result)
 
 
 def test_a_new_app_drops_what_was_registered_on_the_old_one() -> None:
-    result = plan(APP, "@app.get('/old')\ndef old():\n    return 1", APP,
-                  "@app.get('/new')\ndef new():\n    return 2")
+    result = plan(
+        APP, "@app.get('/old')\ndef old():\n    return 1", APP, "@app.get('/new')\ndef new():\n    return 2"
+    )
     assert body(result) == ["app = FastAPI()", "@app.get('/new')"]
 
 
@@ -176,8 +189,14 @@ def test_setup_calls_are_kept_and_calls_for_a_result_are_not() -> None:
         "seed()\nlookup('a')",
         "@app.get('/a')\ndef a():\n    return lookup('a')",
     )
-    assert body(result) == ["app = FastAPI()", "db = {}", "def seed():", "def lookup(key):",
-                            "seed()", "@app.get('/a')"]
+    assert body(result) == [
+        "app = FastAPI()",
+        "db = {}",
+        "def seed():",
+        "def lookup(key):",
+        "seed()",
+        "@app.get('/a')",
+    ]
 
 
 def test_mutations_of_what_the_app_uses_are_kept_in_place() -> None:
@@ -233,8 +252,11 @@ def test_a_name_defined_only_in_a_skipped_cell_is_an_error_naming_both_cells() -
 
 
 def test_a_name_defined_only_in_a_probe_is_an_error() -> None:
-    with pytest.raises(ExportError, match=r"cell 3 .* uses `client`, which is defined only in "
-                                          r"cell 2 .*, which is a probe \(it uses kernel_ext\)"):
+    with pytest.raises(
+        ExportError,
+        match=r"cell 3 .* uses `client`, which is defined only in "
+        r"cell 2 .*, which is a probe \(it uses kernel_ext\)",
+    ):
         plan(APP, CLIENT, "@app.get('/proxy')\ndef proxy():\n    return client.get('/x').json()")
 
 
@@ -277,7 +299,12 @@ def test_teardown_and_env_file_writes_are_left_out() -> None:
         "get_settings.cache_clear()",
         "import time\ntime.sleep(0.1)\nfolder.cleanup()",
     )
-    assert body(result) == ["folder = tempfile.TemporaryDirectory()",
-                            "env_file = Path(folder.name) / '.env'", "class Settings(BaseSettings):",
-                            "@lru_cache", "app = FastAPI()", "@app.get('/info')"]
+    assert body(result) == [
+        "folder = tempfile.TemporaryDirectory()",
+        "env_file = Path(folder.name) / '.env'",
+        "class Settings(BaseSettings):",
+        "@lru_cache",
+        "app = FastAPI()",
+        "@app.get('/info')",
+    ]
     assert reasons(result)["cell 3"] == "a probe: it cleans up (.cache_clear())"

@@ -43,10 +43,15 @@ def check(notebook: Path, workdir: Path) -> None:
     assert not proof.problems, "\n".join(proof.problems)
     assert proof.recording.openapi is not None or proof.compared > 0
     # Plain Python imports it: no IPython, no kernel_ext.
-    check = ("import sys, app.main\n"
-             "print(sorted({'IPython', 'kernel_ext', 'ipykernel'} & set(sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", check], cwd=proof.app_dir, env=proof.env,
-                          capture_output=True, text=True, timeout=120)
+    check = "import sys, app.main\nprint(sorted({'IPython', 'kernel_ext', 'ipykernel'} & set(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", check],
+        cwd=proof.app_dir,
+        env=proof.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.stdout.strip() == "[]", done.stderr
 
 
@@ -113,10 +118,13 @@ def test_our_notebooks(name: str, cells: list, tmp_path: Path) -> None:
 
 def test_a_difference_is_reported(tmp_path: Path) -> None:
     """The proof can fail: a cell marked skip changes what the export serves."""
-    cells = [LOAD, CLIENT, "from fastapi import FastAPI\napp = FastAPI()\n\n"
-             "@app.get('/v')\ndef v():\n    return 1",
-             ("@app.get('/v')\ndef v():\n    return 2", ["kernel_ext:skip"]),
-             "assert client.get('/v').json() == 2"]
+    cells = [
+        LOAD,
+        CLIENT,
+        "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/v')\ndef v():\n    return 1",
+        ("@app.get('/v')\ndef v():\n    return 2", ["kernel_ext:skip"]),
+        "assert client.get('/v').json() == 2",
+    ]
     (tmp_path / "nb").mkdir()
     notebook = write_notebook(tmp_path / "nb" / "differs.ipynb", cells)
     proof = prove(notebook, tmp_path / "work", env=ENV)

@@ -25,7 +25,7 @@ def test_a_stable_answer_must_be_repeated_exactly() -> None:
     same = answer(200, {"a": 1, "b": [1, 2]})
     assert check(same, same, answer(200, {"b": [1, 2], "a": 1})) == []
     assert check(same, same, answer(200, {"a": 2, "b": [1, 2]})) == [
-        "GET /x: notebook 200 '{\"a\": 1, \"b\": [1, 2]}', gunicorn 200 '{\"a\": 2, \"b\": [1, 2]}'"
+        'GET /x: notebook 200 \'{"a": 1, "b": [1, 2]}\', gunicorn 200 \'{"a": 2, "b": [1, 2]}\''
     ]
     assert check(same, same, answer(201, {"a": 1, "b": [1, 2]})) != []
 
@@ -54,8 +54,9 @@ def test_openapi_is_compared_by_its_route_table() -> None:
     def schema(default: int, paths: dict) -> Answer:
         return answer(200, {"paths": paths, "components": {"schemas": {"Item": {"d": default}}}})
 
-    exchange = Exchange(1, "GET", "/openapi.json", [], b"",
-                        schema(10, {"/a": {"get": {}}}), schema(10, {"/a": {"get": {}}}))
+    exchange = Exchange(
+        1, "GET", "/openapi.json", [], b"", schema(10, {"/a": {"get": {}}}), schema(10, {"/a": {"get": {}}})
+    )
     recording = Recording([exchange])
     assert compare(recording, {1: schema(100, {"/a": {"get": {}}})}, "", None) == []
     assert compare(recording, {1: schema(10, {"/b": {"get": {}}})}, "", None) != []
@@ -64,7 +65,6 @@ def test_openapi_is_compared_by_its_route_table() -> None:
 def test_two_live_versions_of_a_notebook_class_count_as_one_schema() -> None:
     from kernel_ext._export._replay import _schema_outline
 
-    kernel = {"components": {"schemas": {"__main____Item__1": {}, "__main____Item__2": {},
-                                         "Order": {}}}}
+    kernel = {"components": {"schemas": {"__main____Item__1": {}, "__main____Item__2": {}, "Order": {}}}}
     exported = {"components": {"schemas": {"Item": {}, "Order": {}}}}
     assert _schema_outline(kernel) == _schema_outline(exported)

@@ -467,8 +467,7 @@ def test_rebinding_app_swaps_lifespans(shell: Shell) -> None:
         "    return lifespan\n"
     )
     route = (
-        "from fastapi import Request\n"
-        "@app.get('/who')\ndef who(request: Request): return request.state.name"
+        "from fastapi import Request\n@app.get('/who')\ndef who(request: Request): return request.state.name"
     )
     shell.ok(lifespan + "from fastapi import FastAPI\napp = FastAPI(lifespan=make('one'))\n" + route)
     assert shell.get("/who").json() == "one"
@@ -499,8 +498,10 @@ def test_user_override_of_a_redefined_dependency_applies(shell: Shell) -> None:
 
 
 def test_lru_cached_dependency_is_hot_reloaded(shell: Shell) -> None:
-    shell.ok(APP + "\nfrom functools import lru_cache\n@lru_cache\ndef settings(): return 'v1'\n"
-             "@app.get('/s')\ndef s(v: str = Depends(settings)): return v")
+    shell.ok(
+        APP + "\nfrom functools import lru_cache\n@lru_cache\ndef settings(): return 'v1'\n"
+        "@app.get('/s')\ndef s(v: str = Depends(settings)): return v"
+    )
     shell.ok("@lru_cache\ndef settings(): return 'v2'")
     assert shell.get("/s").json() == "v2"
 

@@ -71,7 +71,18 @@ def one_line_error(kernel: Kernel, code: str) -> str:
 def test_help_and_usage_errors_never_end_the_kernel(kernel: Kernel) -> None:
     ok(kernel, "%load_ext kernel_ext")
     shown = page(kernel, "%api?")
-    for command in ("status", "routes", "log", "docs", "explore", "start", "stop", "restart", "serve", "export"):
+    for command in (
+        "status",
+        "routes",
+        "log",
+        "docs",
+        "explore",
+        "start",
+        "stop",
+        "restart",
+        "serve",
+        "export",
+    ):
         assert f"\n    {command} " in shown, command
     for argument in ("--port PORT", "--host HOST", "--last N", "%api serve name", "directory", "--force"):
         assert argument in shown, argument
@@ -92,7 +103,7 @@ def test_help_and_usage_errors_never_end_the_kernel(kernel: Kernel) -> None:
         "kernel_ext: %api export: the following arguments are required: directory"
     )
     assert one_line_error(kernel, "%api serve 'x") == (
-        "kernel_ext: %api: cannot split \"serve 'x\": No closing quotation"
+        'kernel_ext: %api: cannot split "serve \'x": No closing quotation'
     )
     assert one_line_error(kernel, "%api serve nothere") == (
         "kernel_ext: there is no 'nothere' in the notebook; define nothere = FastAPI() first"
@@ -117,11 +128,16 @@ def test_each_command_through_the_magic(kernel: Kernel, tmp_path: Path) -> None:
 
     docs = ok(kernel, "%api docs")
     assert docs.text == f"Swagger UI: {url}/docs"
-    assert "<iframe" in docs.html and f'src="{url}/docs"' in docs.html and f"<a href='{url}/docs'" in docs.html
+    assert (
+        "<iframe" in docs.html and f'src="{url}/docs"' in docs.html and f"<a href='{url}/docs'" in docs.html
+    )
 
     log = ok(kernel, "%api log")
     assert any(WIDGET in o["content"]["data"] for o in log.outputs)
-    ok(kernel, "live = _\nimport httpx\nr = httpx.post(kernel_ext.base_url() + '/items', json={'name': 'pen'})")
+    ok(
+        kernel,
+        "live = _\nimport httpx\nr = httpx.post(kernel_ext.base_url() + '/items', json={'name': 'pen'})",
+    )
     assert kernel.value("r.status_code") == 200
     lines = kernel.value("kernel_ext._api.session().request_log.lines()")
     assert "creating pen" in lines and any('"POST /items HTTP/1.1" 200' in line for line in lines)
@@ -171,7 +187,7 @@ def test_http_cells(kernel: Kernel) -> None:
     ok(kernel, APP + AUTH)
     sent = ok(
         kernel,
-        "%%http -o created --expect 200 '{\"name\": \"pen\"}'\n"
+        '%%http -o created --expect 200 \'{"name": "pen"}\'\n'
         "@price = 2.5\n"
         "POST /items\n"
         "Content-Type: application/json\n"
@@ -185,12 +201,13 @@ def test_http_cells(kernel: Kernel) -> None:
     )
     assert "HTTP 200 OK" in sent.text
     assert kernel.value("[r.json() for r in created.responses]") == [
-        {"name": "pen", "price": 2.5}, {"name": "pen", "price": 0.0},
+        {"name": "pen", "price": 2.5},
+        {"name": "pen", "price": 0.0},
     ]
 
     login = ok(
         kernel,
-        "%%http --expect 200 '{\"username\": \"alice\", \"active\": true}'\n"
+        '%%http --expect 200 \'{"username": "alice", "active": true}\'\n'
         "@user = alice\n"
         "# @name login\n"
         "POST /token\n"
@@ -212,14 +229,14 @@ def test_http_cells(kernel: Kernel) -> None:
     failed = one_line_error(kernel, "%%http --expect 200\nGET /users/me\nAuthorization: Bearer nope")
     assert failed.startswith("HttpExpectationError: GET /users/me: expected status 200, got 401")
     assert kernel.value("_http.status_code") == 401  # stored all the same
-    body = one_line_error(kernel, "%%http --expect 200 '{\"name\": \"cup\"}'\nPOST /items\n\n{\"name\": \"pen\"}")
+    body = one_line_error(kernel, '%%http --expect 200 \'{"name": "cup"}\'\nPOST /items\n\n{"name": "pen"}')
     assert body == (
         "HttpExpectationError: POST /items: status 200 as expected, but the body differs at "
         '$.name: expected "cup", got "pen"'
     )
 
     before = len(kernel.value("kernel_ext._api.session().request_log.lines()"))
-    reply = kernel.run("%%http\nPOST /items\n\n{\"name\": \"a\"}\n\n###\nGET /users/me\nAuthorization {{nope}}")
+    reply = kernel.run('%%http\nPOST /items\n\n{"name": "a"}\n\n###\nGET /users/me\nAuthorization {{nope}}')
     assert reply.status == "error" and reply.error["ename"] == "HttpSyntaxError"
     assert reply.traceback.startswith("HttpSyntaxError: line 8: ") and "Authorization" in reply.traceback
     assert "Traceback" not in reply.traceback
@@ -229,7 +246,6 @@ def test_http_cells(kernel: Kernel) -> None:
     stopped = one_line_error(kernel, "%%http\nGET /items")
     assert stopped.startswith("HttpRequestError: GET /items: no in-kernel server")
     assert kernel.value("1 + 1") == 2
-
 
 
 def test_status_card_and_docs_use_the_proxied_url_under_jupyter_server(tmp_path: Path) -> None:

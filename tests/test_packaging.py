@@ -47,6 +47,15 @@ def test_environment_yml_installs_the_project_with_its_extras() -> None:
 
 def test_core_dependencies_are_declared() -> None:
     names = {_name(r) for r in pyproject_requirements()}
-    for needed in ("jupyterlab", "ipykernel", "fastapi", "uvicorn", "ipywidgets", "httpx", "nbmake", "pytest-xdist"):
+    for needed in (
+        "jupyterlab",
+        "ipykernel",
+        "fastapi",
+        "uvicorn",
+        "ipywidgets",
+        "httpx",
+        "nbmake",
+        "pytest-xdist",
+    ):
         assert needed in names
     assert not names & {"python-jose", "passlib"}

@@ -46,8 +46,12 @@ def test_text_form_has_status_headers_and_pretty_json() -> None:
 def test_422_details_are_readable() -> None:
     detail = [
         {"type": "missing", "loc": ["body", "price"], "msg": "Field required", "input": {"name": "x"}},
-        {"type": "int_parsing", "loc": ["path", "item_id"], "msg": "Input should be a valid integer",
-         "input": "abc"},
+        {
+            "type": "int_parsing",
+            "loc": ["path", "item_id"],
+            "msg": "Input should be a valid integer",
+            "input": "abc",
+        },
     ]
     r = response(422, json={"detail": detail})
     text = _render.response_text(r)
@@ -92,7 +96,10 @@ def test_binary_body_is_summarised() -> None:
 
 
 def test_json_null_and_invalid_json() -> None:
-    assert _render.body_kind(response(200, content=b"null", headers={"content-type": "application/json"})) == "json"
+    assert (
+        _render.body_kind(response(200, content=b"null", headers={"content-type": "application/json"}))
+        == "json"
+    )
     bad = response(200, content=b"{oops", headers={"content-type": "application/json"})
     assert _render.body_kind(bad) == "text"
     assert "{oops" in _render.response_text(bad)
