@@ -70,3 +70,14 @@ def kernel() -> Iterator[Kernel]:
         yield k
     finally:
         k.shutdown()
+
+
+@pytest.fixture
+def ex(server: tuple[Any, str]) -> Iterator[Any]:
+    """An explorer over the app that the test module's own `server` fixture serves."""
+    from kernel_ext._explorer import Explorer
+
+    app, url = server
+    explorer = Explorer(lambda: app, url)
+    yield explorer
+    explorer.close()

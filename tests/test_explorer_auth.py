@@ -27,14 +27,6 @@ def server() -> Iterator[tuple[FastAPI, str]]:
         yield app, url
 
 
-@pytest.fixture
-def ex(server: tuple[FastAPI, str]) -> Iterator[Explorer]:
-    app, url = server
-    explorer = Explorer(lambda: app, url)
-    yield explorer
-    explorer.close()
-
-
 def test_the_app_schemes_are_offered(ex: Explorer) -> None:
     assert "OAuth2PasswordBearer (oauth2)" in ex.auth.schemes_info.value
     assert ex.auth.token_url == "token"

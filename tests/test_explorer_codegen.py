@@ -31,14 +31,6 @@ def server() -> Iterator[tuple[FastAPI, str]]:
         yield app, url
 
 
-@pytest.fixture
-def ex(server: tuple[FastAPI, str]) -> Iterator[Explorer]:
-    app, url = server
-    explorer = Explorer(lambda: app, url)
-    yield explorer
-    explorer.close()
-
-
 def run(code: str) -> dict[str, Any]:
     namespace: dict[str, Any] = {}
     exec(compile(code, "<generated>", "exec"), namespace)

@@ -21,14 +21,6 @@ def server() -> Iterator[tuple[FastAPI, str]]:
         yield app, url
 
 
-@pytest.fixture
-def ex(server: tuple[FastAPI, str]) -> Iterator[Explorer]:
-    app, url = server
-    explorer = Explorer(lambda: app, url)
-    yield explorer
-    explorer.close()
-
-
 def test_path_query_header_and_cookie_parameters_are_sent(ex: Explorer) -> None:
     ex.select("GET", "/items/{item_id}")
     ex.set(item_id=5, q="x", flag=True, ids=[1, 2], color="blue", x_trace="t-1", session="s-1")

@@ -30,14 +30,6 @@ def server() -> Iterator[tuple[FastAPI, str]]:
         yield app, url
 
 
-@pytest.fixture
-def ex(server: tuple[FastAPI, str]) -> Iterator[Explorer]:
-    app, url = server
-    explorer = Explorer(lambda: app, url)
-    yield explorer
-    explorer.close()
-
-
 def wait_for(condition: object, timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]

@@ -27,18 +27,13 @@ from kernel_ext._proxy import (
     public_url,
     root_path_for,
 )
+from tests.kernel import free_port
 
 pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy is not installed")
 
 REPO = Path(__file__).resolve().parents[1]
 # Extensions the test does not need; they make the server start several seconds slower.
 UNUSED_EXTENSIONS = ("jupyterlab", "jupyter_lsp", "notebook_shim", "jupyter_server_terminals")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

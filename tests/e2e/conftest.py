@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,6 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from tests.kernel import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -107,7 +108,7 @@ def lab(tmp_path: Path, budget: Budget) -> Iterator[Lab]:
     env = _lab_env(home)
     last = ""
     for _attempt in range(3):  # the free port can be taken between finding it and binding it
-        port = _free_port()
+        port = free_port()
         log = tmp_path / f"lab-{port}.log"
         proc = _start_lab(port, root, env, log)
         url = f"http://127.0.0.1:{port}"
@@ -223,9 +224,3 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # anything of its group still there (a stuck kernel)
     proc.wait(10)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
