@@ -19,6 +19,10 @@ from dataclasses import dataclass, field
 # Names through which code binds globals it does not spell out. `get_ipython` covers every
 # magic and shell escape, which IPython rewrites into `get_ipython().run_line_magic(...)`.
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython", "__main__"})
+# Ways to get hold of the namespace itself. Kept in a variable, it lets any later cell bind names
+# through it (`ns["dep"] = ...`), so from then on every cell diffs the whole namespace.
+_NAMESPACE_HANDLES = frozenset({"globals", "vars", "locals", "__main__"})
+_NAMESPACE_ATTRIBUTES = frozenset({"modules", "user_ns", "user_global_ns", "user_module"})
 
 
 @dataclass
@@ -28,7 +32,8 @@ class CellCode:
     names: set[str] | None  # None: anything (diff the whole namespace)
     # Names that functions defined here may bind when called later (`global x` inside them).
     later: set[str] = field(default_factory=set)
-    # A function defined here may bind anything when called later (it uses `globals()`...).
+    # Code run later may bind anything: a function defined here uses `globals()`, or this code
+    # took hold of the namespace itself.
     later_anything: bool = False
 
 
@@ -40,6 +45,7 @@ def read_cell(tree: ast.AST) -> CellCode:
     for node in ast.walk(tree):
         names.update(_binds(node))
         dynamic = dynamic or _reaches_globals(node)
+        later_anything = later_anything or _handles_namespace(node)
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Global):
@@ -63,6 +69,16 @@ def _binds(node: ast.AST) -> list[str]:
     if isinstance(node, ast.MatchMapping):
         return [node.rest] if node.rest else []
     return []
+
+
+def _handles_namespace(node: ast.AST) -> bool:
+    if isinstance(node, ast.Name):
+        return node.id in _NAMESPACE_HANDLES
+    if isinstance(node, ast.Attribute):
+        return node.attr in _NAMESPACE_ATTRIBUTES
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return _reaches_globals(node)
+    return False
 
 
 def _reaches_globals(node: ast.AST) -> bool:

@@ -59,6 +59,9 @@ def test_global_in_a_function_counts_for_later_cells() -> None:
     assert code.later == {"app"} and "app" in code.names  # type: ignore[operator]
     assert not code.later_anything
     assert read_cell(ast.parse("def f():\n    globals()['x'] = 1")).later_anything
+    assert read_cell(ast.parse("ns = globals()")).later_anything
+    assert read_cell(ast.parse("ns = get_ipython().user_ns")).later_anything
+    assert not read_cell(ast.parse("x = get_ipython()")).later_anything
 
 
 def test_watch_returns_the_tree_and_survives_its_own_failure() -> None:
@@ -76,23 +79,36 @@ APP = "from fastapi import FastAPI, Depends\napp = FastAPI()"
 ROUTE = "@app.get('/d')\ndef r(v=Depends(dep)): return v"
 
 
+SETUP = "def setup():\n    global dep\n    def dep(): return 'v2'"
+SETUP_ANYTHING = "def run_setup_anything():\n    globals()['dep'] = lambda: 'v2'"
+
+
 @pytest.mark.parametrize(
-    "rebind",
+    ("earlier", "rebind"),
     [
-        "def dep(): return 'v2'",
-        "exec(\"def dep(): return 'v2'\")",
-        "globals()['dep'] = lambda: 'v2'",
-        "setup()",  # a function from an earlier cell, with `global dep`
-        "run_setup_anything()",  # a function from an earlier cell that uses globals()
-        "%time dep = lambda: 'v2'",
+        ("", "def dep(): return 'v2'"),
+        ("", "exec(\"def dep(): return 'v2'\")"),
+        ("", "globals()['dep'] = lambda: 'v2'"),
+        (SETUP, "setup()"),  # a function from an earlier cell, with `global dep`
+        (SETUP_ANYTHING, "run_setup_anything()"),  # one that uses globals()
+        ("ns = globals()", "ns['dep'] = lambda: 'v2'"),  # the namespace, kept by an earlier cell
+        ("ip = get_ipython()\nuser_ns = ip.user_ns", "user_ns['dep'] = lambda: 'v2'"),
+        ("", "%time dep = lambda: 'v2'"),
+    ],
+    ids=[
+        "def",
+        "exec",
+        "globals",
+        "global-in-function",
+        "function-using-globals",
+        "alias",
+        "user_ns",
+        "magic",
     ],
 )
-def test_rebinding_a_dependency_in_any_way_reaches_the_route(shell: Shell, rebind: str) -> None:
+def test_rebinding_a_dependency_in_any_way_reaches_the_route(shell: Shell, earlier: str, rebind: str) -> None:
     shell.ok(APP)
-    shell.ok(
-        "def setup():\n    global dep\n    def dep(): return 'v2'\n"
-        "def run_setup_anything():\n    globals()['dep'] = lambda: 'v2'"
-    )
+    shell.ok(earlier or "pass")
     shell.ok("def dep(): return 'v1'")
     shell.ok(ROUTE)
     assert shell.get("/d").json() == "v1"
