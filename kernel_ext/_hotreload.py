@@ -26,7 +26,15 @@ from . import _fastapi_private as private
 from ._boundnames import CellCode
 from ._overrides import ChainedOverrides
 from ._routeindex import RouteIndex
-from ._routes import endpoint_name, middleware_key, rebuild, replaces, route_key, route_mentions
+from ._routes import (
+    endpoint_name,
+    middleware_key,
+    rebuild,
+    replaces,
+    repoint_sub_dependencies,
+    route_key,
+    route_mentions,
+)
 from ._types import mentions
 
 _MISSING = object()
@@ -164,7 +172,7 @@ class HotReloader:
             if id(router) not in snapshot.routes:  # a router first seen in this cell
                 changes.routes += self._settle_router(router, [], record, cell_id is None)
         if new_types or new_dependencies:
-            changes.rebuilt += self._rebuild_stale_routes(changes)
+            changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
         if new_types:
             self._warn_nested_models(new_types, changes)
         changes.middleware = self._settle_middleware(snapshot, record)
@@ -419,16 +427,18 @@ class HotReloader:
                 mapping[old_id] = current
         return mapping
 
-    def _rebuild_stale_routes(self, changes: Changes) -> int:
+    def _rebuild_stale_routes(self, changes: Changes, dependencies_changed: bool) -> int:
         mapping = self._stale_map()
         stale = set(mapping)
+        repointed: set[int] = set()
         rebuilt = 0
         for router in self._routers():
             routes = list(router.routes)
             removed: list[BaseRoute] = []
             added: list[BaseRoute] = []
             for position, route in enumerate(routes):
-                if not route_mentions(route, stale):
+                sub_changed = dependencies_changed and repoint_sub_dependencies(route, mapping, repointed)
+                if not (sub_changed or route_mentions(route, stale)):
                     continue
                 try:
                     routes[position] = rebuild(route, mapping)  # type: ignore[arg-type]

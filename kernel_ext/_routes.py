@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import re
 import types
 from collections.abc import Hashable
@@ -87,6 +88,47 @@ def route_mentions(route: BaseRoute, stale: set[int]) -> bool:
             if isinstance(extra, dict)
         )
     return False
+
+
+def repoint_sub_dependencies(route: BaseRoute, mapping: TypeMap, repointed: set[int]) -> bool:
+    """Point the dependencies this route uses at the current versions of what *they* depend on.
+
+    `def outer(x=Depends(dep))` keeps the old `dep` when `dep` is redefined. Its `Depends` markers
+    are swapped in place, so `outer` stays the object routes and overrides know; the route must
+    then be rebuilt for FastAPI to read the new signature. True if the route's tree holds one.
+    `repointed` collects the ids of the callables changed, across routes.
+    """
+    stale = set(mapping)
+    found = False
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        for sub in dependant.dependencies:
+            call = sub.call
+            if call is not None and (id(call) in repointed or _repoint(call, mapping, stale)):
+                repointed.add(id(call))
+                found = True
+            stack.append(sub)
+    return found
+
+
+def _repoint(call: Any, mapping: TypeMap, stale: set[int]) -> bool:
+    fn = call.__init__ if isinstance(call, type) else inspect.unwrap(call)
+    if not isinstance(fn, types.FunctionType):
+        return False
+    changed = False
+    if fn.__defaults__ and any(mentions(d, stale) for d in fn.__defaults__):
+        fn.__defaults__ = tuple(substitute(d, mapping) for d in fn.__defaults__)
+        changed = True
+    if fn.__kwdefaults__ and any(mentions(d, stale) for d in fn.__kwdefaults__.values()):
+        fn.__kwdefaults__ = {k: substitute(v, mapping) for k, v in fn.__kwdefaults__.items()}
+        changed = True
+    if any(mentions(a, stale) for a in fn.__annotations__.values()):
+        fn.__annotations__ = {k: substitute(v, mapping) for k, v in fn.__annotations__.items()}
+        changed = True
+    return changed
 
 
 def rebuild(route: APIRoute | APIWebSocketRoute, mapping: TypeMap) -> BaseRoute:

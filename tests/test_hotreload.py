@@ -210,6 +210,36 @@ def test_openapi_shows_the_redefined_dependencys_parameters(shell: Shell, route:
     assert "parameters" not in shell.get("/openapi.json").json()["paths"]["/d"]["get"]
 
 
+@pytest.mark.parametrize(
+    "outer",
+    [
+        "def outer(v=Depends(dep)): return v",
+        "from typing import Annotated\ndef outer(v: Annotated[str, Depends(dep)]): return v",
+        "class Outer:\n    def __init__(self, v=Depends(dep)): self.v = v\n"
+        "def outer(o: Outer = Depends()): return o.v",
+    ],
+    ids=["default", "annotated", "class"],
+)
+def test_openapi_shows_a_redefined_sub_dependencys_parameters(shell: Shell, outer: str) -> None:
+    shell.ok(APP)
+    shell.ok("def dep(q: str = 'a'): return q", cell_id="dep")
+    shell.ok(outer, cell_id="outer")
+    shell.ok("@app.get('/d')\ndef r(v=Depends(outer)): return v", cell_id="route")
+    shell.ok("@app.get('/e')\ndef e(v=Depends(outer)): return v", cell_id="route2")
+    shell.ok("def dep(q: str = 'a', limit: int = 10): return f'{q}{limit}'", cell_id="dep")
+    for path in ("/d", "/e"):
+        params = shell.get("/openapi.json").json()["paths"][path]["get"]["parameters"]
+        assert [p["name"] for p in params] == ["q", "limit"]
+        assert shell.get(path, params={"q": "b", "limit": 3}).json() == "b3"
+        assert shell.get(path, params={"limit": "x"}).status_code == 422
+    shell.ok("app.dependency_overrides[outer] = lambda: 'fake'")  # `outer` is still the object
+    assert shell.get("/d").json() == "fake"
+    shell.ok("app.dependency_overrides.clear()")
+    shell.ok("def outer(): return 'outer v2'", cell_id="outer")  # and can itself be redefined
+    assert shell.get("/d").json() == "outer v2"
+    assert "parameters" not in shell.get("/openapi.json").json()["paths"]["/d"]["get"]
+
+
 def test_user_override_applies_to_a_route_rebuilt_for_a_new_dependency(shell: Shell) -> None:
     shell.ok(APP)
     shell.ok("def dep(): return 'v1'", cell_id="dep")
