@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ._fastapi_private import call_with_stack
+from ._hostcheck import LOOPBACK_NAMES, HostPolicy, refused_host
 from ._lifespan import Lifespan
 from ._proxy import apply_forwarded_prefix
 
@@ -49,10 +50,15 @@ class Gateway:
         self.app_name = app_name
         self.current: Served | None = None
         self.cell_running = False  # set by the session's hooks
+        self.host_policy = HostPolicy(LOOPBACK_NAMES)  # the session sets it for its bind address
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return  # each app's lifespan is driven by the session, not by uvicorn
+        refused = refused_host(self.host_policy, scope)
+        if refused is not None:
+            await self.host_policy.refuse(scope, receive, send, refused)
+            return
         apply_forwarded_prefix(scope)  # behind jupyter-server-proxy: /docs must find openapi.json
         served = self.current  # read once: a swap mid-request must not mix two apps
         token = in_request.set(True)

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 
 from ._boundnames import NameWatch
 from ._gateway import Gateway, Served, build_stack
+from ._hostcheck import HostPolicy
 from ._hotreload import HotReloader, warn
 from ._lifespan import LifespanError
 from ._requestlog import LogCapture, RequestLog
@@ -95,6 +96,7 @@ class Session:
             if problem:
                 problems.append(problem)
 
+        self.gateway.host_policy = HostPolicy.for_server(self.host)
         server = ServerThread(self.gateway, host=self.host, port=port)
         server.start(before_serving=serve_app_first, sock=sock)
         self.server = server

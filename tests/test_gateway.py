@@ -13,7 +13,7 @@ from kernel_ext._gateway import Gateway, Served, build_stack
 def get(gateway: Gateway, path: str) -> httpx.Response:
     async def fetch() -> httpx.Response:
         transport = httpx.ASGITransport(app=gateway)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             return await client.get(path)
 
     return asyncio.run(fetch())
