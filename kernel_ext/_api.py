@@ -6,7 +6,7 @@ from typing import Any
 
 from ._display import DocsView, RouteTable, StatusCard, cell_finder, docs_path, route_rows, stale_models
 from ._server import ServerError
-from ._session import Session, current_session
+from ._session import Session, current_session, is_asgi_app
 
 
 def session() -> Session:
@@ -28,7 +28,7 @@ def status() -> StatusCard:
 def routes() -> RouteTable:
     """The served app's routes: `.rows` (RouteRow: methods, path, endpoint, cell, ...), `.warnings`."""
     s = session()
-    app = s.served_app()
+    app = s.served_app() if s.running else s._candidate()  # stopped: what would be served
     rows = route_rows(app, cell_finder(s.shell, s.reloader.defined_in))
     warnings = [*s.reloader.stale_warnings(), *stale_models(app, s.shell.user_ns)]
     return RouteTable(rows, list(dict.fromkeys(warnings)))
@@ -39,7 +39,8 @@ def start(port: int | None = None, host: str | None = None) -> StatusCard:
     try:
         s.start(port=port, host=host)
     except ServerError as exc:
-        s.last_error = str(exc)  # the status card shows why it is stopped
+        if not s.running:  # the status card shows why it is stopped
+            s.last_error = str(exc)
         raise
     return status()
 
@@ -62,8 +63,9 @@ def serve(name: str) -> StatusCard:
     value = s.shell.user_ns.get(name)
     if value is None:
         raise ValueError(f"there is no {name!r} in the notebook; define {name} = FastAPI() first")
-    if not callable(value):
-        raise ValueError(f"{name} is not an app such as FastAPI() (it is a {type(value).__name__})")
+    if not is_asgi_app(value):
+        kind = "class" if isinstance(value, type) else type(value).__name__
+        raise ValueError(f"{name} is not an app such as FastAPI() (it is a {kind})")
     s.serve(name)
     return status()
 
@@ -92,7 +94,9 @@ def docs(height: int = 600) -> DocsView:
         raise RuntimeError(f"no app is served yet; define {s.app_name} = FastAPI() first.")
     path = docs_path(app)
     if not path:
-        raise ValueError(f"{s.app_name} has no docs page (it was created with docs_url=None).")
+        raise ValueError(
+            f"{s.app_name} has no docs page (it was created with docs_url=None or openapi_url=None)."
+        )
     return DocsView(s.public_url.rstrip("/") + path, height)
 
 

@@ -212,8 +212,10 @@ class StatusCard:
 
 
 def docs_path(app: Any) -> str | None:
-    """Where the app serves Swagger UI (`FastAPI(docs_url=None)` turns it off)."""
-    return getattr(app, "docs_url", None) if app is not None else None
+    """Where the app serves Swagger UI: `docs_url=None`, or `openapi_url=None`, turns it off."""
+    if app is None or not getattr(app, "openapi_url", None):
+        return None
+    return getattr(app, "docs_url", None)
 
 
 class DocsView:

@@ -176,7 +176,7 @@ class HotReloader:
         if new_types:
             self._warn_nested_models(new_types, changes)
         changes.middleware = self._settle_middleware(snapshot, record)
-        if self.app is not None:
+        if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             self._apply_dependency_overrides(rebound)
         if cell_id is not None:
             previous = self._cells.get(cell_id)
@@ -188,7 +188,7 @@ class HotReloader:
             elif previous is not None:  # keep what the earlier run registered
                 previous.routes += record.routes
                 previous.middleware += record.middleware
-        if changes.any and self.app is not None:
+        if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
         return changes
 
@@ -241,14 +241,14 @@ class HotReloader:
 
     def _apps(self) -> list[Starlette]:
         apps = {id(app): app for app in self._ns_apps.values()}
-        if self.app is not None:
+        if isinstance(self.app, Starlette):  # `%api serve` also takes a bare ASGI callable
             apps[id(self.app)] = self.app
         return list(apps.values())
 
     def _routers(self) -> list[Router]:
         roots: list[Router] = []
-        if self.app is not None:
-            roots.append(self.app.router)
+        if isinstance(getattr(self.app, "router", None), Router):
+            roots.append(self.app.router)  # type: ignore[union-attr]
         roots.extend(self._ns_routers.values())
         found: dict[int, Router] = {}
         while roots:
@@ -289,14 +289,22 @@ class HotReloader:
         if len(routes) == count and (not routes or routes[-1] is before[-1]):
             return 0
         index = self._index(router, before)
-        appended = count == 0 or (routes[0] is before[0] and routes[count - 1] is before[-1])
-        if len(routes) > count and appended:
+        appended = len(routes) > count and (count == 0 or routes[count - 1] is before[-1])
+        if appended and (count == 0 or routes[0] is before[0]):
             new = routes[count:]  # the usual case: decorators appended to the same list
-        else:
-            known = set(map(id, before))
+            gone: list[BaseRoute] = []
+        else:  # the cell changed the list itself, e.g. removed a route by hand
+            known, current = set(map(id, before)), set(map(id, routes))
             new = [r for r in routes if id(r) not in known]
+            gone = [r for r in before if id(r) not in current]
+            for route in gone:
+                index.remove(route)
+                self._count_dependencies(route, -1)
+            if gone:
+                self._includes.pop(id(router), None)
+                private.mark_routes_changed(router)
         if not new:
-            return 0
+            return len(gone)
         record.routes.extend((router, r) for r in new)
         new_ids = set(map(id, new))
         slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry that takes its slot
@@ -315,7 +323,7 @@ class HotReloader:
             index.add(entry)
             self._count_dependencies(entry, +1)
         if not dropped:
-            return len(new)
+            return len(new) + len(gone)
         ids, position_of = self._locate(
             router, routes, [*dropped.values(), *(r for r in new if id(r) in placed)]
         )
@@ -337,7 +345,7 @@ class HotReloader:
             del settled_ids[position]
         self._assign(router, settled, removed=list(dropped.values()))
         self._route_ids[id(router)] = (settled, settled_ids)
-        return len(new)
+        return len(new) + len(gone)
 
     def _locate(
         self, router: Router, routes: list[BaseRoute], wanted: list[BaseRoute]

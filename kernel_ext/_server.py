@@ -53,25 +53,32 @@ def bind_for(host: str, requested: int | None) -> socket.socket:
             requested = int(env_port)
         except ValueError:
             raise ServerError(f"{PORT_ENV}={env_port!r} is not a port number.") from None
+    if not host:
+        raise ServerError("The host is empty; give an address such as 127.0.0.1.")
     if requested is not None:
+        if not 0 <= requested <= 65535:
+            raise ServerError(f"Port {requested} is not a port number (0-65535; 0 picks a free one).")
         try:
             return bind(host, requested)
-        except OSError as exc:
+        except (OSError, OverflowError) as exc:
             raise ServerError(_bind_failure(host, requested, exc)) from None
     for port in range(DEFAULT_PORT, DEFAULT_PORT + 100):
         with contextlib.suppress(OSError):
             return bind(host, port)
-    return bind(host, 0)
+    try:
+        return bind(host, 0)
+    except OSError as exc:
+        raise ServerError(_bind_failure(host, 0, exc)) from None
 
 
-def _bind_failure(host: str, port: int, exc: OSError) -> str:
-    if exc.errno == errno.EADDRINUSE:
+def _bind_failure(host: str, port: int, exc: OSError | OverflowError) -> str:
+    if getattr(exc, "errno", None) == errno.EADDRINUSE:
         return (
             f"Port {port} on {host} is already in use by another process. "
             f"Stop that process, or choose another port: %api start --port N "
             f"(or set {PORT_ENV})."
         )
-    return f"Cannot listen on {host}:{port}: {exc.strerror or exc}."
+    return f"Cannot listen on {host}:{port}: {getattr(exc, 'strerror', None) or exc}."
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import socket
 import sys
@@ -11,6 +12,8 @@ import traceback
 import warnings
 from collections.abc import Callable
 from typing import Any, ClassVar
+
+from starlette.applications import Starlette
 
 from ._boundnames import NameWatch
 from ._gateway import Gateway, Served, build_stack
@@ -76,16 +79,9 @@ class Session:
         """Start serving; raises ServerError with a one-line reason when it can't."""
         if self.server is not None and self.server.running:
             raise ServerError(f"The server is already running at {self.base_url}; %api stop first.")
-        if host is not None:
-            self.host = host
-        if self.host in ("0.0.0.0", "::"):
-            warnings.warn(
-                f"kernel_ext is listening on {self.host}: every machine that can reach this one "
-                "can call your API.",
-                stacklevel=2,
-            )
+        host = self.host if host is None else host.strip()
         if sock is None and port is None and not os.environ.get(PORT_ENV) and Session.last_port:
-            port = _free_or_none(self.host, Session.last_port)
+            port = _free_or_none(host, Session.last_port)
         candidate = self._candidate()
         self._refused = None
         problems: list[str] = []
@@ -96,16 +92,23 @@ class Session:
             if problem:
                 problems.append(problem)
 
-        self.gateway.host_policy = HostPolicy.for_server(self.host)
-        server = ServerThread(self.gateway, host=self.host, port=port)
+        self.gateway.host_policy = HostPolicy.for_server(host)
+        server = ServerThread(self.gateway, host=host, port=port)
         server.start(before_serving=serve_app_first, sock=sock)
-        self.server = server
+        self.server, self.host = server, host  # a host that failed to bind is not kept
+        if host in ("0.0.0.0", "::"):
+            warnings.warn(
+                f"kernel_ext is listening on {host}: every machine that can reach this one "
+                "can call your API.",
+                stacklevel=2,
+            )
         self._shorten_gil_switch()
         Session.last_port = server.port
         self.last_error = None
         self.reloader.attach(self.served_app() or candidate)
         for problem in problems:
             self._report(problem)
+        self._notify()  # explorers and cards: the app is served again
 
     def stop(self, *, keep_socket: bool = False) -> socket.socket | None:
         """Stop serving (the app's lifespan shuts down first). keep_socket: see ServerThread.stop."""
@@ -121,6 +124,7 @@ class Session:
         kept = server.stop(keep_socket=keep_socket)
         self.gateway.current = None  # after the stop, so requests in flight never see a 503
         self._restore_gil_switch()
+        self._notify()
         return kept
 
     def restart(self) -> None:
@@ -185,7 +189,7 @@ class Session:
 
     def _candidate(self) -> Any | None:
         candidate = self.shell.user_ns.get(self.app_name)
-        return candidate if callable(candidate) else None
+        return candidate if is_asgi_app(candidate) else None
 
     def _sync_app(self) -> bool:
         """Serve whatever the app name is bound to now. True if that changed."""
@@ -282,6 +286,23 @@ class Session:
         # Our own failure: one visible line in the cell, the details in the request log.
         self.request_log.write(f"kernel_ext internal error {where}:\n{traceback.format_exc()}")
         self._report(f"hot reload failed {where}; details in %api log. The app keeps serving.")
+
+
+def is_asgi_app(value: Any) -> bool:
+    """A FastAPI/Starlette app, or a callable taking (scope, receive, send); not a class."""
+    if isinstance(value, Starlette):
+        return True
+    if not callable(value) or isinstance(value, type):
+        return False
+    try:
+        signature = inspect.signature(value)
+    except (TypeError, ValueError):  # some builtins have none: give them the benefit of the doubt
+        return True
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        return False
+    return True
 
 
 def current_session() -> Session | None:

@@ -205,3 +205,65 @@ def test_one_live_log_per_session_redrawn_not_appended(shell: Shell) -> None:
     assert second.output.outputs[0]["text"].count('"POST /items HTTP/1.1"') == 30
     first_text = "".join(o["text"] for o in first.output.outputs)
     assert '"POST /items' not in first_text  # the replaced widget stopped listening
+
+
+def test_serve_refuses_callables_that_are_not_asgi_apps(shell: Shell) -> None:
+    shell.ok(APP)
+    shell.ok("def handler(): pass\nasync def raw_asgi(scope, receive, send): pass")
+    with pytest.raises(ValueError, match=r"handler is not an app such as FastAPI\(\) \(it is a function\)"):
+        kernel_ext.serve("handler")
+    with pytest.raises(ValueError, match=r"Item is not an app such as FastAPI\(\) \(it is a class\)"):
+        kernel_ext.serve("Item")
+    kernel_ext.serve("raw_asgi")  # a bare ASGI callable is an app
+    result = shell.run("x = 1")  # and hot reload copes with an app that has no router
+    assert result.success and shell.session.last_error is None
+    kernel_ext.serve("app")
+    assert shell.post("/items", json={"name": "x"}).status_code == 200
+
+
+def test_app_rebound_to_something_else_keeps_the_last_app_serving(shell: Shell) -> None:
+    shell.ok(APP)
+    result = shell.run("def app(): return 'not an app'")
+    assert result.success and shell.session.last_error is None
+    assert shell.post("/items", json={"name": "x"}).status_code == 200
+
+
+def test_a_failed_start_keeps_neither_its_host_nor_its_port(shell: Shell) -> None:
+    shell.ok(APP)
+    kernel_ext.stop()
+    with pytest.raises(ServerError, match=r"Cannot listen on 10\.255\.255\.1"):
+        kernel_ext.start(host="10.255.255.1")
+    with pytest.raises(ServerError, match=r"Port 99999 is not a port number \(0-65535"):
+        kernel_ext.start(port=99999)
+    with pytest.raises(ServerError, match="The host is empty"):
+        kernel_ext.start(host=" ")
+    kernel_ext.start()
+    assert kernel_ext.base_url().startswith("http://127.0.0.1:")
+    assert shell.post("/items", json={"name": "x"}).status_code == 200
+
+
+def test_start_while_running_is_not_recorded_as_an_error(shell: Shell) -> None:
+    with pytest.raises(ServerError, match="already running"):
+        kernel_ext.start()
+    assert "last error" not in repr(kernel_ext.status())
+
+
+def test_routes_while_stopped_lists_the_app_that_would_be_served(shell: Shell) -> None:
+    shell.ok(APP)
+    kernel_ext.stop()
+    assert [row.path for row in kernel_ext.routes().rows if row.endpoint == "create"] == ["/items"]
+
+
+def test_start_and_stop_tell_the_listeners(shell: Shell) -> None:
+    calls: list[bool] = []
+    shell.session.add_listener(lambda: calls.append(shell.session.running))
+    kernel_ext.stop()
+    kernel_ext.start()
+    assert calls == [False, True]
+
+
+def test_docs_refuses_an_app_without_a_schema(shell: Shell) -> None:
+    shell.ok("from fastapi import FastAPI\napp = FastAPI(openapi_url=None)")
+    with pytest.raises(ValueError, match="no docs page"):
+        kernel_ext.docs()
+    assert "/docs" not in kernel_ext.status()._repr_html_()

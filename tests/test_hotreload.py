@@ -561,3 +561,18 @@ def test_overrides_cleared_in_a_cell_still_serve_the_newest_version(shell: Shell
     )
     assert result.success
     assert (shell.ns["faked"], shell.ns["real"], shell.ns["shown"]) == ("fake", "v2", {})
+
+
+def test_routes_removed_by_hand_in_a_cell_are_reported_and_forgotten(shell: Shell) -> None:
+    shell.ok(APP)
+    shell.ok("@app.get('/a')\ndef a(): return 'a'\n@app.get('/b')\ndef b(): return 'b'")
+    changes: list[int] = []
+    shell.session.add_listener(lambda: changes.append(1))
+    result = shell.run("app.router.routes[:] = [r for r in app.router.routes if r.path != '/b']")
+    assert result.success and shell.session.last_error is None
+    assert changes  # the explorer and the route table hear about it
+    assert shell.get("/b").status_code == 404
+    shell.ok("app.router.routes.pop()")
+    assert shell.session.last_error is None and shell.get("/a").status_code == 404
+    shell.ok("@app.get('/b')\ndef b(): return 'b again'")  # the index forgot the removed routes
+    assert shell.get("/b").json() == "b again" and len(routes_for(shell, "/b")) == 1
