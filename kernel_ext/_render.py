@@ -68,7 +68,7 @@ def status_line(response: httpx.Response, elapsed_ms: float | None = None) -> st
     parts = [f"HTTP {response.status_code} {response.reason_phrase}".rstrip()]
     if elapsed_ms is not None:
         parts.append(f"{elapsed_ms:.1f} ms")
-    parts.append(_size(len(response.content)))
+    parts.append(size_text(len(response.content)))
     return " · ".join(parts)
 
 
@@ -110,7 +110,7 @@ def body_text(response: httpx.Response) -> str:
         return _truncate(text)
     if kind in ("image", "binary"):
         media = response.headers.get("content-type", "application/octet-stream")
-        return f"<{_size(len(response.content))} of {media}>"
+        return f"<{size_text(len(response.content))} of {media}>"
     return _truncate(response.text)
 
 
@@ -133,8 +133,10 @@ def validation_problems(data: Any) -> list[str]:
 class StreamView:
     """A body shown while it arrives; `feed` is safe to call from any thread."""
 
-    def __init__(self, response: httpx.Response) -> None:
+    def __init__(self, response: httpx.Response, note: str = "") -> None:
         self._head = _head_html(response, None, streaming=True)
+        if note:
+            self._head += f"<div style='color:#666'>{html.escape(note)}</div>"
         self._text = ""
         self.widget = widgets.HTML(self._render())
 
@@ -164,7 +166,7 @@ def _head_html(response: httpx.Response, elapsed_ms: float | None, streaming: bo
     facts = []
     if elapsed_ms is not None:
         facts.append(f"{elapsed_ms:.1f} ms")
-    facts.append("streaming…" if streaming else _size(len(response.content)))
+    facts.append("streaming…" if streaming else size_text(len(response.content)))
     target = ""
     if _has_request(response):
         request = response.request
@@ -310,7 +312,7 @@ def _truncate(text: str) -> str:
     return text[:MAX_BODY_CHARS] + f"\n… ({len(text) - MAX_BODY_CHARS} more characters)"
 
 
-def _size(count: int) -> str:
+def size_text(count: int) -> str:
     if count < 1024:
         return f"{count} B"
     if count < 1024 * 1024:

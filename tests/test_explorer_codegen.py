@@ -135,6 +135,43 @@ def test_code_tab_follows_each_send(ex: Explorer) -> None:
     assert "def test_get_text():" in ex.code_area.value
 
 
+def test_code_tab_follows_what_is_typed(ex: Explorer) -> None:
+    ex.code_kind.value = "curl"
+    form = ex.select("GET", "/items/{item_id}")
+    ex.set(item_id=5, q="x")
+    assert "/items/5?q=x" in ex.code_area.value
+    form.find("item_id").typed.value = 77  # typed in the widget
+    assert "/items/77?q=x" in ex.code_area.value
+    form.find("q").enabled.value = False  # unticked: not sent
+    assert ex.code_area.value.endswith("/items/77")
+    form.find("limit").raw_toggle.value = True
+    form.find("limit").raw_text.value = "abc"
+    assert "limit=abc" in ex.code_area.value
+    ex.headers_area.value = "X-Trace: typed"
+    assert "X-Trace: typed" in ex.code_area.value
+    ex.auth.mode.value = "bearer"
+    ex.auth.token.value = "tok"
+    assert "Authorization: Bearer tok" in ex.code_area.value
+    ex.auth_none()
+    ex.headers = {}
+    assert "Authorization" not in ex.code_area.value and "X-Trace" not in ex.code_area.value
+
+    ex.code_kind.value = "httpx"
+    ex.select("POST", "/items")
+    ex.form.body_editor.value = '{"name": "typed", "price": 3}'
+    assert "'name': 'typed'" in ex.code_area.value
+
+
+def test_a_test_in_the_code_tab_stays_on_the_last_send_while_typing(ex: Explorer) -> None:
+    ex.select("GET", "/text")
+    ex.send()
+    ex.code_kind.value = "test"
+    shown = ex.code_area.value
+    ex.headers_area.value = "X-Other: 1"
+    assert ex.code_area.value == shown
+    ex.headers = {}
+
+
 def test_copy_as_mistakes(ex: Explorer) -> None:
     with pytest.raises(ExplorerError, match="copy_as takes one of curl, httpx, test"):
         ex.copy_as("wget")

@@ -78,3 +78,45 @@ def test_explorer_in_a_kernel(kernel: Kernel) -> None:
     assert mistake.traceback == (
         "ExplorerError: No operation GET /itemz/{item_id}. Did you mean: GET /items/{item_id}?"
     )
+
+
+ENDLESS = """
+import asyncio
+from fastapi.responses import StreamingResponse
+
+@app.get("/events")
+def events():
+    async def forever():
+        n = 0
+        while True:
+            yield f"data: {n}\\n\\n"
+            n += 1
+            await asyncio.sleep(0.2)
+    return StreamingResponse(forever(), media_type="text/event-stream")
+"""
+CLICK = {"method": "custom", "content": {"event": "click"}}
+
+
+def test_an_endless_stream_does_not_hold_the_kernel(kernel: Kernel) -> None:
+    assert kernel.run("%load_ext kernel_ext").status == "ok"
+    assert kernel.run(APP + ENDLESS).status == "ok"
+    ready = kernel.run(
+        "import kernel_ext\nex = kernel_ext.explore()\nex.select('GET', '/events')\nex.timeout = 2"
+    )
+    assert ready.status == "ok", ready.traceback
+    send = kernel.value("ex.send_button.model_id")
+
+    # The user clicks Send in the browser: the comm handler returns after about ex.timeout.
+    start = time.monotonic()
+    comm_msg(kernel, send, CLICK)
+    assert kernel.value("ex.output_text.startswith('Still arriving after 2 s (ex.stream_timeout)')") is True
+    assert time.monotonic() - start < 6
+    assert kernel.value("ex.response.text.startswith('data: 0')") is True
+
+    # A longer read stops when the user interrupts the kernel; what arrived stays shown.
+    assert kernel.run("ex.stream_timeout = 60").status == "ok"
+    comm_msg(kernel, send, CLICK)
+    time.sleep(1.0)
+    kernel.manager.interrupt_kernel()
+    eventually(kernel, "ex.output_text.startswith('Interrupted: stopped reading')", True, timeout=10)
+    assert kernel.value("ex.response.text.startswith('data: 0')") is True

@@ -89,3 +89,53 @@ def test_a_broken_cell_does_not_break_the_explorer(shell: Shell) -> None:
     ex.select("GET", "/items/{item_id}")
     ex.set(item_id=1)
     assert ex.send().status_code == 200
+
+
+def test_an_explorer_made_while_stopped_says_so_and_follows_the_start(shell: Shell) -> None:
+    shell.ok(APP_CELL)
+    shell.ok("%api stop")
+    shell.ok("import kernel_ext\nex = kernel_ext.explore()")
+    ex: Explorer = shell.ns["ex"]
+    assert "server is stopped: %api start" in ex.notice.value
+    assert "No FastAPI app" not in ex.op_info.value
+    assert [key for _, key in ex.picker.options] == [("GET", "/items/{item_id}")]  # fill in already
+    ex.set(item_id=4)
+    assert ex.send() is None and "not running" in ex.output_text
+
+    shell.ok("%api start")
+    assert ex.notice.value == ""
+    assert [key for _, key in ex.picker.options] == [("GET", "/items/{item_id}")]
+    assert ex.send().json() == {"item_id": 4, "q": None}
+
+    shell.ok("%api stop")
+    assert "server is stopped" in ex.notice.value
+    shell.ok("%api start")
+    assert ex.notice.value == ""
+
+
+def test_an_explorer_made_while_stopped_before_any_app_follows_the_start(shell: Shell) -> None:
+    shell.ok("%api stop")
+    shell.ok("import kernel_ext\nex = kernel_ext.explore()")
+    ex: Explorer = shell.ns["ex"]
+    assert repr(ex).startswith("<Explorer 0 operations")
+    assert "server is stopped" in ex.notice.value
+    assert "define <code>app = FastAPI()</code>" in ex.op_info.value
+    shell.ok(APP_CELL)
+    shell.ok("%api start")
+    assert [key for _, key in ex.picker.options] == [("GET", "/items/{item_id}")]
+    assert ex.notice.value == ""
+    assert ex.send().status_code == 200
+
+
+def test_zero_routes_say_how_to_add_one_and_clear_the_old_route(shell: Shell) -> None:
+    shell.ok("from fastapi import FastAPI\napp = FastAPI()")
+    shell.ok("import kernel_ext\nex = kernel_ext.explore()")
+    ex: Explorer = shell.ns["ex"]
+    assert "No routes yet" in ex.op_info.value and "@app.get(&quot;/&quot;)" in ex.op_info.value
+    shell.ok("@app.get('/a')\ndef a():\n    return 1")
+    assert ex.operation is not None and "<code>/a</code>" in ex.op_info.value
+    shell.ok("app = FastAPI()")
+    assert ex.picker.options == ()
+    assert ex.operation is None and "/a" not in ex.op_info.value
+    assert "No routes yet" in ex.op_info.value
+    assert ex.form_box.children == () and ex.code_area.value == ""

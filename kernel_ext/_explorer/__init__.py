@@ -30,7 +30,26 @@ def explore(session: Any = None) -> Explorer:
     if existing is not None and not existing.closed:
         existing.refresh()
         return existing
-    explorer = Explorer(session.served_app, lambda: session.base_url, base_url_code=_BASE_URL_CODE)
+    explorer = Explorer(
+        lambda: _app_of(session),
+        lambda: session.base_url,
+        base_url_code=_BASE_URL_CODE,
+        notice=lambda: _server_notice(session),
+        app_name=lambda: session.app_name,
+    )
     explorer.attach(session)
     _EXPLORERS[session] = explorer
     return explorer
+
+
+def _app_of(session: Any) -> Any:
+    # While the server is stopped, the app it would serve: its inputs can be filled in already.
+    if session.running:
+        return session.served_app()
+    return session._candidate()
+
+
+def _server_notice(session: Any) -> str:
+    if session.running:
+        return ""
+    return "The kernel_ext server is stopped: %api start (or kernel_ext.start()) starts it again."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,12 @@ class AuthPanel:
         self.mode.observe(lambda _change: self._show_fields(), "value")
         self._show_fields()
         self.update_schemes([])
+
+    def observe(self, on_change: Callable[[], None]) -> None:
+        """Call `on_change()` after any credential or the mode changes."""
+        sent = (self.username, self.password, self.token, self.key_value, self.key_name, self.key_location)
+        for field in (self.mode, *sent):
+            field.observe(lambda _change: on_change(), "value")
 
     @property
     def token_url(self) -> str:

@@ -26,6 +26,7 @@ from ._widgets import OperationForm, make
 
 AppSource = Callable[[], Any]
 BaseUrl = str | Callable[[], str]
+Notice = Callable[[], str]
 _WS_LOG_LINES = 200
 
 
@@ -33,9 +34,11 @@ class Explorer:
     """Postman-style probing of a FastAPI app served over HTTP.
 
     `app_source()` returns the app (its live OpenAPI schema builds the inputs) and `base_url`
-    is where it is served (a string, or a callable for a server that may move). Every widget
-    action is also a method: `select`, `set`, `body`, `headers`, `auth_*`, `fetch_token`,
-    `send`, `history`, `resend`, `copy_as`, `ws_connect`, `ws_send`, `ws_messages`, `ws_close`.
+    is where it is served (a string, or a callable for a server that may move). `notice()`,
+    if given, returns a line to show above the inputs (e.g. that the server is stopped), and
+    `app_name` is what the messages tell the user to define. Every widget action is also a
+    method: `select`, `set`, `body`, `headers`, `auth_*`, `fetch_token`, `send`, `history`,
+    `resend`, `copy_as`, `ws_connect`, `ws_send`, `ws_messages`, `ws_close`.
     """
 
     def __init__(
@@ -45,16 +48,21 @@ class Explorer:
         *,
         base_url_code: str | None = None,
         timeout: float = 10.0,
+        stream_timeout: float | None = None,
+        notice: Notice | None = None,
+        app_name: str | Callable[[], str] = "app",
     ) -> None:
         self._app_source = app_source
         self._base_url = base_url
         self.base_url_code = base_url_code  # how generated code spells the base URL
+        self._notice = notice
+        self._app_name = app_name
         self._catalog = Catalog()
         self._operations: dict[tuple[str, str], Operation] = {}
         self._forms: dict[tuple[str, str], OperationForm] = {}
         self._previous: dict[tuple[str, str], OperationForm] = {}  # forms of edited routes
         self._selected: tuple[str, str] | None = None
-        self._sender = Sender(timeout=timeout)
+        self._sender = Sender(timeout=timeout, stream_timeout=stream_timeout)
         self._last: Outcome | None = None
         self._output_text = ""
         self._option_labels: list[tuple[str, tuple[str, str]]] = []
@@ -95,22 +103,24 @@ class Explorer:
             self._show_error(f"Could not read the app's routes: {type(error).__name__}: {error}")
 
     def _refresh(self) -> None:
+        self.notice.value = _notice_html(self._notice() if self._notice is not None else "")
         app = self._app_source()
         if app is None or not hasattr(app, "routes"):
             self._operations = {}
             self._set_picker([])
-            self.op_info.value = (
-                "<i>No FastAPI app is being served yet: define <code>app = FastAPI()</code>.</i>"
-            )
+            self._show_no_operations(has_app=False)
             return
         operations = self._catalog.operations(app)
         self._operations = {op.key: op for op in operations}
         self._drop_stale_forms()
         self.auth.update_schemes(schemes_from(self._catalog.security_schemes()))
         self._set_picker(sorted(operations, key=_sort_key))
+        if not operations:
+            self._show_no_operations(has_app=True)
+            return
         if self._selected not in self._operations:
             self._selected = None
-        self._select_key(self._selected or self._first_key(), keep_output=True)
+        self._select_key(self._selected or self._first_key())
 
     def _drop_stale_forms(self) -> None:
         for key, form in list(self._forms.items()):
@@ -131,7 +141,8 @@ class Explorer:
     def _form_for(self, op: Operation) -> OperationForm:
         form = self._forms.get(op.key)
         if form is None:
-            form = OperationForm(op, previous=self._previous.pop(op.key, None))
+            previous = self._previous.pop(op.key, None)
+            form = OperationForm(op, previous=previous, on_change=self._inputs_changed)
             self._forms[op.key] = form
         return form
 
@@ -182,6 +193,24 @@ class Explorer:
     @timeout.setter
     def timeout(self, seconds: float) -> None:
         self._sender.timeout = seconds
+
+    @property
+    def stream_timeout(self) -> float | None:
+        """The longest a response body is read for (None: `timeout`); what arrived is shown."""
+        return self._sender.stream_timeout
+
+    @stream_timeout.setter
+    def stream_timeout(self, seconds: float | None) -> None:
+        self._sender.stream_timeout = seconds
+
+    @property
+    def max_body_bytes(self) -> int:
+        """A larger response body is cut at this size; what arrived is shown."""
+        return self._sender.max_body_bytes
+
+    @max_body_bytes.setter
+    def max_body_bytes(self, size: int) -> None:
+        self._sender.max_body_bytes = size
 
     # --- auth ---------------------------------------------------------------------------------
 
@@ -282,16 +311,22 @@ class Explorer:
         else:
             outcome = self._sender.send(request, on_stream=self._on_stream)
         self._last = outcome
-        self.history.add(Entry(spec, outcome.response, outcome.elapsed_ms, outcome.error))
+        entry = Entry(spec, outcome.response, outcome.elapsed_ms, outcome.error, cut_short=outcome.cut_short)
+        self.history.add(entry)
         if outcome.response is None:
             self._show_error(outcome.error)
         else:
             self._show_response(outcome.response, outcome.elapsed_ms)
+            if outcome.cut_short:
+                arrived = _render.size_text(len(outcome.response.content))
+                self._note(f"{outcome.cut_short}: stopped reading; showing the {arrived} that arrived.")
         self._update_code()
         return outcome
 
     def _on_stream(self, response: httpx.Response) -> Callable[[bytes], None]:
-        view = _render.StreamView(response)
+        seconds = self._sender.body_seconds
+        note = f"Read for up to {seconds:g} s (ex.stream_timeout); interrupt the kernel to stop sooner."
+        view = _render.StreamView(response, note)
         self._show(view.widget, f"HTTP {response.status_code} (streaming…)")
         return view.feed
 
@@ -317,7 +352,13 @@ class Explorer:
             if kind == "test":
                 if chosen.response is None:
                     raise ExplorerError(f"That request got no response ({chosen.error}); nothing to assert")
-                return _codegen.to_test(chosen.spec, chosen.response, base_url, self.base_url_code)
+                return _codegen.to_test(
+                    chosen.spec,
+                    chosen.response,
+                    base_url,
+                    self.base_url_code,
+                    whole_body=not chosen.cut_short,
+                )
             spec = chosen.spec
         else:
             spec = self.request_spec()
@@ -334,6 +375,11 @@ class Explorer:
             return self.history[-1 if index is None else index]
         except IndexError:
             raise ExplorerError(f"No history entry {index}; there are {len(self.history)}") from None
+
+    def _inputs_changed(self) -> None:
+        # The selected form, headers or auth changed: "Copy as" follows (a test follows sends).
+        if self._selected in self._forms and self.code_kind.value != "test":
+            self._update_code()
 
     def _update_code(self) -> None:
         try:
@@ -433,6 +479,7 @@ class Explorer:
         self.refresh_button = make(
             widgets.Button, {"width": "40px"}, icon="refresh", tooltip="re-read the app's routes"
         )
+        self.notice = make(widgets.HTML)  # e.g. that the server is stopped
         self.op_info = make(widgets.HTML)
         self.form_box = make(widgets.VBox)
         self.send_button = make(
@@ -475,7 +522,8 @@ class Explorer:
         top = make(widgets.HBox, children=[self.filter, self.picker, self.refresh_button])
         actions = make(widgets.HBox, children=[self.send_button, self.reset_button])
         self.widget = make(
-            widgets.VBox, children=[top, self.op_info, self.tabs, actions, self.ws_area, self.output]
+            widgets.VBox,
+            children=[top, self.notice, self.op_info, self.tabs, actions, self.ws_area, self.output],
         )
         self._wire()
 
@@ -487,6 +535,8 @@ class Explorer:
         self.reset_button.on_click(lambda _b: self._guard(self._reset_form))
         self.history.resend_button.on_click(lambda _b: self._guard(self._click_resend))
         self.code_kind.observe(lambda c: self._guard(self._update_code), "value")
+        self.headers_area.observe(lambda _c: self._guard(self._inputs_changed), "value")
+        self.auth.observe(lambda: self._guard(self._inputs_changed))
         self.auth.fetch_button.on_click(lambda _b: self._guard(self._click_fetch_token))
         self.ws_send_button.on_click(lambda _b: self._guard(self._click_ws_send))
         self.ws_close_button.on_click(lambda _b: self._guard(self.ws_close))
@@ -530,10 +580,9 @@ class Explorer:
             self._previous.pop(op.key, None)
             self._select_key(op.key)
 
-    def _select_key(self, key: tuple[str, str] | None, keep_output: bool = False) -> None:
+    def _select_key(self, key: tuple[str, str] | None) -> None:
         if key is None or key not in self._operations:
-            self.form_box.children = []
-            return
+            return  # the picker was emptied: refresh() shows why
         changed = key != self._selected
         self._selected = key
         op = self._operations[key]
@@ -545,8 +594,20 @@ class Explorer:
         self.ws_area.children = [self.ws_box] if op.is_websocket else []
         if self.picker.value != key and any(k == key for _, k in self.picker.options):
             self.picker.value = key
-        if changed and not keep_output:
+        if changed or self.code_kind.value != "test":  # a test follows sends, not the form
             self._update_code()
+
+    def _show_no_operations(self, has_app: bool) -> None:
+        self._selected = None
+        self.form_box.children = []
+        self.ws_area.children = []
+        self.send_button.description = "Send"
+        self.op_info.value = _nothing_to_send_html(has_app, self.app_name)
+        self.code_area.value = ""
+
+    @property
+    def app_name(self) -> str:
+        return self._app_name() if callable(self._app_name) else self._app_name
 
     def _set_picker(self, operations: list[Operation]) -> None:
         labels = [(op.label(), op.key) for op in operations]
@@ -694,6 +755,20 @@ def _access_token(response: httpx.Response | None) -> str | None:
     except (ValueError, AttributeError):
         return None
     return token if isinstance(token, str) else None
+
+
+def _notice_html(text: str) -> str:
+    if not text:
+        return ""
+    return f"<div style='color:#ef6c00'><b>{html.escape(text)}</b></div>"
+
+
+def _nothing_to_send_html(has_app: bool, app_name: str) -> str:
+    name = html.escape(app_name)
+    if not has_app:
+        return f"<i>No FastAPI app is being served yet: define <code>{name} = FastAPI()</code>.</i>"
+    example = html.escape(f'@{app_name}.get("/")\ndef root():\n    return {{"hello": "world"}}')
+    return f"<i>No routes yet: add one in a cell, for example</i><pre>{example}</pre>"
 
 
 def _op_info_html(op: Operation) -> str:

@@ -21,6 +21,7 @@ class Entry:
     elapsed_ms: float
     error: str = ""
     sent_at: float = field(default_factory=time.time)
+    cut_short: str = ""  # why only part of the body was read
 
     @property
     def status_code(self) -> int | None:
@@ -29,6 +30,8 @@ class Entry:
     def label(self, index: int) -> str:
         clock = time.strftime("%H:%M:%S", time.localtime(self.sent_at))
         outcome = str(self.status_code) if self.response is not None else "error"
+        if self.cut_short:
+            outcome += ", cut short"
         return f"#{index} {clock} {self.spec.method} {self.spec.path} → {outcome} ({self.elapsed_ms:.0f} ms)"
 
 

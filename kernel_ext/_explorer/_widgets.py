@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import json
 import mimetypes
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ _NAME_WIDTH = "150px"
 _VALUE_WIDTH = "260px"
 _RAW_KINDS = ("integer", "number", "boolean", "enum", "array")
 _shared: dict[Any, widgets.Widget] = {}
+OnChange = Callable[[], None]
 
 
 def make(cls: type[widgets.Widget], layout: dict[str, str] | None = None, **kwargs: Any) -> Any:
@@ -48,10 +50,14 @@ def _shared_model(cls: type[widgets.Widget], items: tuple[tuple[str, str], ...])
 
 
 class ParamInput:
-    """One row: [send?] name [typed widget | raw text] [raw] hint."""
+    """One row: [send?] name [typed widget | raw text] [raw] hint.
 
-    def __init__(self, param: Param) -> None:
+    `on_change()` is called after anything in the row changes (value, tick, raw mode).
+    """
+
+    def __init__(self, param: Param, on_change: OnChange | None = None) -> None:
         self.param = param
+        self._on_change = on_change or _nothing
         self.enabled = make(
             widgets.Checkbox,
             {"width": "24px"},
@@ -78,6 +84,7 @@ class ParamInput:
         if self.raw_toggle is not None:
             self.raw_toggle.observe(self._on_raw_toggle, "value")
         self.typed.observe(self._on_edit, "value")
+        self.enabled.observe(lambda _change: self._on_change(), "value")
 
     @property
     def raw_text(self) -> widgets.Text:
@@ -166,19 +173,27 @@ class ParamInput:
         children = list(self.widget.children)
         children[2] = shown  # the value slot
         self.widget.children = children
+        self._on_change()
 
     def _on_edit(self, change: dict[str, Any]) -> None:
         self.enabled.value = True
         warning = None if self.raw else validate(change["new"], self.param.schema)
         self.hint.value = _hint_html(self.param, warning)
+        self._on_change()
 
 
 class OperationForm:
     """All inputs for one operation: parameters, form fields, files and a body editor."""
 
-    def __init__(self, op: Operation, previous: OperationForm | None = None) -> None:
-        """Build the inputs; rows of `previous` whose parameter is unchanged are reused as-is."""
+    def __init__(
+        self, op: Operation, previous: OperationForm | None = None, on_change: OnChange | None = None
+    ) -> None:
+        """Build the inputs; rows of `previous` whose parameter is unchanged are reused as-is.
+
+        `on_change()` is called after any input or the body changes.
+        """
         self.op = op
+        self._on_change = on_change or _nothing
         self.fingerprint = op.fingerprint
         reusable = {item.param.signature: item for item in previous.inputs} if previous else {}
         old = {item.param.name: item for item in previous.inputs} if previous else {}
@@ -194,9 +209,8 @@ class OperationForm:
         else:
             self.widget = make(widgets.VBox, children=self._sections())
 
-    @staticmethod
-    def _new_input(param: Param, old: dict[str, ParamInput]) -> ParamInput:
-        item = ParamInput(param)
+    def _new_input(self, param: Param, old: dict[str, ParamInput]) -> ParamInput:
+        item = ParamInput(param, self._on_change)
         if param.name in old:
             item.restore(old[param.name].snapshot())
         return item
@@ -204,13 +218,15 @@ class OperationForm:
     def _body_editor(self, previous: OperationForm | None) -> widgets.Textarea:
         editor = previous.body_editor if previous is not None else None
         if editor is None:
-            return make(
-                widgets.Textarea,
-                {"width": "100%", "height": "160px"},
-                value=self._default_body,
-                placeholder=f"request body ({self.media_type})",
+            return self._observed(
+                make(
+                    widgets.Textarea,
+                    {"width": "100%", "height": "160px"},
+                    value=self._default_body,
+                    placeholder=f"request body ({self.media_type})",
+                )
             )
-        assert previous is not None
+        assert previous is not None  # its editor already reports changes
         if editor.value == previous._default_body:  # untouched: follow the new model
             editor.value = self._default_body
         return editor
@@ -271,8 +287,12 @@ class OperationForm:
 
     def _add_body_editor(self) -> None:
         # A body for an operation that declares none: allowed, to probe the server.
-        self.body_editor = make(widgets.Textarea, {"width": "100%", "height": "120px"})
+        self.body_editor = self._observed(make(widgets.Textarea, {"width": "100%", "height": "120px"}))
         self.widget.children = self._sections()
+
+    def _observed(self, editor: widgets.Textarea) -> widgets.Textarea:
+        editor.observe(lambda _change: self._on_change(), "value")
+        return editor
 
     def _sections(self) -> list[widgets.Widget]:
         children: list[widgets.Widget] = []
@@ -288,6 +308,10 @@ class OperationForm:
         if not children:
             children.append(_heading("<i>No parameters.</i>"))
         return children
+
+
+def _nothing() -> None:
+    pass
 
 
 def _heading(text: str) -> widgets.HTML:
