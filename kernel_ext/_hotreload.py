@@ -126,6 +126,12 @@ class HotReloader:
         self._indexes.clear()
         self._includes.clear()
         self._route_ids.clear()
+        # Routes made before we watched (e.g. before %load_ext) count as users of their
+        # dependencies too, so that redefining one rebuilds them.
+        self._dependency_users.clear()
+        for router in self._routers():
+            for route in router.routes:
+                self._count_dependencies(route, +1)
 
     # --- hooks --------------------------------------------------------------------------------
 

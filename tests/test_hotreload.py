@@ -576,3 +576,13 @@ def test_routes_removed_by_hand_in_a_cell_are_reported_and_forgotten(shell: Shel
     assert shell.session.last_error is None and shell.get("/a").status_code == 404
     shell.ok("@app.get('/b')\ndef b(): return 'b again'")  # the index forgot the removed routes
     assert shell.get("/b").json() == "b again" and len(routes_for(shell, "/b")) == 1
+
+
+def test_dependency_of_routes_made_before_the_extension_loaded(shell: Shell) -> None:
+    shell.ok("%unload_ext kernel_ext")
+    shell.ok(APP + "\ndef dep(q: str = 'a'): return q\n@app.get('/d')\ndef r(v=Depends(dep)): return v")
+    shell.ok("%load_ext kernel_ext")
+    shell.ok("def dep(q: str = 'a', limit: int = 1): return f'{q}{limit}'")
+    assert shell.get("/d", params={"limit": 7}).json() == "a7"
+    params = shell.get("/openapi.json").json()["paths"]["/d"]["get"]["parameters"]
+    assert [p["name"] for p in params] == ["q", "limit"]
