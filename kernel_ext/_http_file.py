@@ -14,18 +14,27 @@
 Parsing checks the whole text before anything is sent: a malformed block or an undefined
 variable raises `HttpSyntaxError` naming the line. Values that depend on earlier responses are
 looked up while the requests run (`Resolver`).
+
+JetBrains response handlers (`> {% ... %}`, `> handler.js`) and pre-request scripts
+(`< {% ... %}`) are recognised and left out of the request, with a note that they are not run;
+`>> file` / `>>! file` (save the response body) are kept for the runner.
 """
 
 from __future__ import annotations
 
+import calendar
+import codecs
 import json
 import os
 import random
 import re
-import time
+import string
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 METHODS = frozenset(
@@ -39,9 +48,21 @@ _VARIABLE_DEF = re.compile(rf"@({_NAME})\s*=\s*(.*)")
 _DIRECTIVE = re.compile(r"(?:#|//)\s*@([\w-]+)\s*(?:=\s*)?(.*)")
 _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}")
 _TOKEN = re.compile(r"(?:\{\{.*?\}\}|\S)+")
-_BODY_FILE = re.compile(r"<(@)?\s+(.+?)")
+# `< path` (sent as is), `<@ path` (variables substituted), `<@latin1 path` (read in that encoding)
+_BODY_FILE = re.compile(r"<(?:(@)(\w+)?)?\s+(.+?)")
 _HTTP_VERSION = re.compile(r"HTTP/\d(?:\.\d)?", re.IGNORECASE)
-_SYSTEM_VARIABLES = "$guid, $uuid, $timestamp, $randomInt MIN MAX, $processEnv NAME, $env NAME"
+# JetBrains: scripts (not run here), saving the response, a reference to an earlier response.
+_SCRIPT_BLOCK = re.compile(r"[<>]\s*\{%")
+_SCRIPT_FILE = re.compile(r"[<>]\s+\S+\.js")
+_SAVE_RESPONSE = re.compile(r">>(!)?\s+(.+)")
+_RESPONSE_REFERENCE = re.compile(r"<>\s+\S.*")
+_SYSTEM_VARIABLES = (
+    "$guid, $uuid, $random.uuid, $timestamp [OFFSET UNIT], $isoTimestamp, "
+    "$datetime rfc1123|iso8601|'FORMAT' [OFFSET UNIT], $localDatetime ..., $randomInt [MIN MAX], "
+    "$random.integer(MIN, MAX), $random.float(MIN, MAX), $random.alphabetic(N), "
+    "$random.alphanumeric(N), $random.hexadecimal(N), $random.email, $processEnv NAME, $env.NAME, "
+    "$dotenv NAME"
+)
 
 
 class HttpCellError(Exception):
@@ -85,11 +106,46 @@ class Template:
     text: str
     line_no: int
     source: str
+    earlier_cell: bool = False  # an `@name = value` remembered from an earlier cell
 
     def error(self, message: str, variable: str | None = None) -> HttpSyntaxError:
+        line_no: int | None = self.line_no
+        if self.earlier_cell:
+            line_no, message = None, f"{message} (in a variable defined in an earlier %%http cell)"
         if variable is None:
-            return HttpSyntaxError(message, self.line_no, self.source)
-        return HttpVariableError(message, variable, self.line_no, self.source)
+            return HttpSyntaxError(message, line_no, self.source)
+        return HttpVariableError(message, variable, line_no, self.source)
+
+
+@dataclass(frozen=True)
+class BodyInclude:
+    """`< path`: a file's bytes go into the body; `<@ path` substitutes its `{{...}}` first."""
+
+    path: Template
+    substitutes: bool = False
+    encoding: str = "utf-8"
+
+
+def body_include(template: Template) -> BodyInclude | None:
+    """The file include a body line spells (`< ./photo.png`), or None for an ordinary line."""
+    match = _BODY_FILE.fullmatch(template.text.strip())
+    if match is None:
+        return None
+    substitutes, encoding, path = match.group(1) is not None, match.group(2), match.group(3)
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise template.error(f"unknown encoding '{encoding}' (e.g. '<@latin1 ./file.txt')") from None
+    return BodyInclude(Template(path, template.line_no, template.source), substitutes, encoding or "utf-8")
+
+
+@dataclass(frozen=True)
+class SaveResponse:
+    """`>> path` saves the response body (a free name `path-1.ext` if it exists); `>>! path` overwrites."""
+
+    path: Template
+    overwrite: bool
 
 
 @dataclass
@@ -101,20 +157,23 @@ class HttpRequestSpec:
     line_no: int
     headers: list[tuple[str, Template]] = field(default_factory=list)
     body: list[Template] = field(default_factory=list)
-    body_file: Template | None = None  # `< path` (raw) or `<@ path` (placeholders substituted)
-    body_file_substitutes: bool = False
+    body_file: BodyInclude | None = None  # a body that is a single `< path` line
+    save_response: SaveResponse | None = None
     name: str | None = None
     name_source: Template = field(default_factory=lambda: Template("", 0, ""))
     title: str | None = None
     follow_redirects: bool = True
     expect: Template | None = None  # `# @expect STATUS [JSON]`, checked by the runner
+    timeout: float | None = None  # `# @timeout 5` (JetBrains), seconds; else the cell's --timeout
 
     def templates(self) -> Iterator[Template]:
         yield from self.url
         yield from (value for _, value in self.headers)
         yield from self.body
         if self.body_file is not None:
-            yield self.body_file
+            yield self.body_file.path
+        if self.save_response is not None:
+            yield self.save_response.path
 
     def header(self, name: str) -> Template | None:
         return next((v for k, v in reversed(self.headers) if k.lower() == name.lower()), None)
@@ -124,6 +183,7 @@ class HttpRequestSpec:
 class HttpFile:
     requests: list[HttpRequestSpec]
     variables: dict[str, Template]
+    notes: list[str] = field(default_factory=list)  # what the user should know, shown once
 
 
 class _Response(Protocol):
@@ -141,12 +201,15 @@ class _Response(Protocol):
 
 
 def parse_http(text: str, *, first_line_no: int = 1) -> HttpFile:
-    """Parse `.http` text. `first_line_no` is the number shown for the text's first line."""
+    """Parse `.http` text. `first_line_no` is the number shown for the text's first line.
+
+    Text with `@name = value` lines but no request is fine (it defines variables)."""
     variables: dict[str, Template] = {}
     requests: list[HttpRequestSpec] = []
     names: dict[str, int] = {}
+    scripts: list[int] = []
     for title, block in _blocks(text, first_line_no):
-        spec = _parse_block(block, title, variables)
+        spec = _parse_block(block, title, variables, scripts)
         if spec is None:
             continue
         if spec.name is not None:
@@ -156,9 +219,20 @@ def parse_http(text: str, *, first_line_no: int = 1) -> HttpFile:
                 )
             names[spec.name] = spec.name_source.line_no
         requests.append(spec)
-    if not requests:
+    if not requests and not variables:
         raise HttpSyntaxError("no request found: write a request line such as 'GET /items'")
-    return HttpFile(requests, variables)
+    return HttpFile(requests, variables, [_scripts_note(scripts)] if scripts else [])
+
+
+def _scripts_note(line_numbers: list[int]) -> str:
+    where = "line" if len(line_numbers) == 1 else "lines"
+    return (
+        f"{where} {', '.join(map(str, line_numbers))}: JavaScript handlers ('> {{% ... %}}', "
+        "'> file.js', '< {% ... %}') are not run here, so what they set or test does not happen. "
+        "To reuse a value from a response, name the request ('# @name login') and write "
+        "{{login.response.body.$.token}} or {{login.response.headers.Location}}; to check a "
+        'response, put \'# @expect 200 {"key": "value"}\' above the request.'
+    )
 
 
 def _blocks(text: str, first_line_no: int) -> Iterator[tuple[str | None, list[tuple[int, str]]]]:
@@ -182,14 +256,22 @@ class _Preamble:
     name: Template | None = None
     follow_redirects: bool = True
     expect: Template | None = None
+    timeout: float | None = None
 
 
 def _parse_block(
-    block: list[tuple[int, str]], title: str | None, variables: dict[str, Template]
+    block: list[tuple[int, str]], title: str | None, variables: dict[str, Template], scripts: list[int]
 ) -> HttpRequestSpec | None:
     preamble = _Preamble()
-    for index, (no, line) in enumerate(block):
+    index = 0
+    while index < len(block):
+        no, line = block[index]
         stripped = line.strip()
+        if _is_script(stripped):  # a JetBrains pre-request script
+            scripts.append(no)
+            index = _script_end(block, index) + 1
+            continue
+        index += 1
         if not stripped:
             continue
         if _is_comment(stripped):
@@ -203,9 +285,27 @@ def _parse_block(
                 spec.name, spec.name_source = preamble.name.text, preamble.name
             spec.follow_redirects = preamble.follow_redirects
             spec.expect = preamble.expect
-            _rest_of_request(spec, block[index + 1 :])
+            spec.timeout = preamble.timeout
+            _rest_of_request(spec, block[index:], scripts)
             return spec
     return None
+
+
+def _is_script(stripped: str) -> bool:
+    """`> {% ... %}` / `< {% ... %}` or `> handler.js` / `< script.js`."""
+    return _SCRIPT_BLOCK.match(stripped) is not None or _SCRIPT_FILE.fullmatch(stripped) is not None
+
+
+def _script_end(lines: list[tuple[int, str]], start: int) -> int:
+    """The index of the line that ends the script starting at `lines[start]`."""
+    no, line = lines[start]
+    if _SCRIPT_BLOCK.match(line.strip()) is None:
+        return start  # a script file: one line
+    first = line[line.index("{%") + 2 :]
+    for index in range(start, len(lines)):
+        if "%}" in (first if index == start else lines[index][1]):
+            return index
+    raise HttpSyntaxError("this script block is never closed: end it with a '%}' line", no, line)
 
 
 def _directive(stripped: str, no: int, line: str, preamble: _Preamble) -> None:
@@ -227,6 +327,18 @@ def _directive(stripped: str, no: int, line: str, preamble: _Preamble) -> None:
         if not value:
             raise HttpSyntaxError("'@expect' needs a status, e.g. '# @expect 200'", no, line)
         preamble.expect = Template(value, no, line)
+    elif key == "timeout":
+        preamble.timeout = _seconds(value, no, line)
+
+
+def _seconds(value: str, no: int, line: str) -> float:
+    """`5`, `500 ms`, `2 m` (JetBrains' units) in seconds."""
+    match = re.fullmatch(r"(\d+(?:\.\d+)?)\s*(ms|s|m)?", value)
+    if match is None or float(match.group(1)) <= 0:
+        raise HttpSyntaxError(
+            "'@timeout' needs a positive duration: '# @timeout 5' (s), '500 ms', '2 m'", no, line
+        )
+    return float(match.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[match.group(2) or "s"]
 
 
 def _variable(stripped: str, no: int, line: str, variables: dict[str, Template]) -> None:
@@ -263,7 +375,9 @@ def _request_line(stripped: str, no: int, line: str) -> HttpRequestSpec:
     return HttpRequestSpec(method, [Template(target, no, line)], no)
 
 
-def _rest_of_request(spec: HttpRequestSpec, lines: list[tuple[int, str]]) -> None:
+def _rest_of_request(spec: HttpRequestSpec, lines: list[tuple[int, str]], scripts: list[int]) -> None:
+    tail = next((i for i, (_, line) in enumerate(lines) if _starts_tail(line.strip())), len(lines))
+    lines, after = lines[:tail], lines[tail:]
     in_body = False
     body_start = 0
     for index, (no, line) in enumerate(lines):
@@ -281,6 +395,41 @@ def _rest_of_request(spec: HttpRequestSpec, lines: list[tuple[int, str]]) -> Non
             spec.headers.append(_header(stripped, no, line))
     if in_body:
         _body(spec, lines[body_start:])
+    _tail(spec, after, scripts)
+
+
+def _starts_tail(stripped: str) -> bool:
+    """Where the lines after a request's body begin: a response handler, `>> file`, `<> file`."""
+    return (
+        (stripped.startswith(">") and _is_script(stripped))
+        or _SAVE_RESPONSE.fullmatch(stripped) is not None
+        or _RESPONSE_REFERENCE.fullmatch(stripped) is not None
+    )
+
+
+def _tail(spec: HttpRequestSpec, lines: list[tuple[int, str]], scripts: list[int]) -> None:
+    index = 0
+    while index < len(lines):
+        no, line = lines[index]
+        stripped = line.strip()
+        save = _SAVE_RESPONSE.fullmatch(stripped)
+        if stripped.startswith(">") and _is_script(stripped):
+            scripts.append(no)
+            index = _script_end(lines, index)
+        elif save is not None:
+            spec.save_response = SaveResponse(Template(save.group(2).strip(), no, line), save.group(1) == "!")
+        elif stripped and not _is_comment(stripped) and not _RESPONSE_REFERENCE.fullmatch(stripped):
+            if _looks_like_request_line(line):
+                raise HttpSyntaxError(
+                    "this looks like a new request: separate requests with a '###' line", no, line
+                )
+            raise HttpSyntaxError(
+                "after a response handler, expected another one ('> {% ... %}'), '>> file' or "
+                "'###' and the next request",
+                no,
+                line,
+            )
+        index += 1
 
 
 def _header(stripped: str, no: int, line: str) -> tuple[str, Template]:
@@ -293,6 +442,8 @@ def _header(stripped: str, no: int, line: str) -> tuple[str, Template]:
 def _body(spec: HttpRequestSpec, lines: list[tuple[int, str]]) -> None:
     while lines and not lines[-1][1].strip():
         lines = lines[:-1]
+    if not lines:
+        return
     for no, line in lines:
         if _looks_like_request_line(line):
             raise HttpSyntaxError(
@@ -301,12 +452,11 @@ def _body(spec: HttpRequestSpec, lines: list[tuple[int, str]]) -> None:
                 no,
                 line,
             )
-    include = _BODY_FILE.fullmatch(lines[0][1].strip()) if len(lines) == 1 else None
-    if include is not None:
-        spec.body_file_substitutes = include.group(1) is not None
-        spec.body_file = Template(include.group(2), lines[0][0], lines[0][1])
-        return
     spec.body = [Template(line, no, line) for no, line in lines]
+    if len(spec.body) == 1:
+        spec.body_file = body_include(spec.body[0])
+        if spec.body_file is not None:
+            spec.body = []
 
 
 def _looks_like_request_line(line: str) -> bool:
@@ -398,6 +548,17 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
+# What a response value reads as while checking a request before that response exists.
+STAND_IN = "0"
+
+
+@dataclass
+class _Lookup:
+    responses: Mapping[str, _Response] | None  # None: checking, before anything is sent
+    earlier: set[str]  # the names a `{{name.response...}}` may refer to
+    waits: bool = False  # a value came from a response that does not exist yet
+
+
 class Resolver:
     """Substitutes `{{...}}`: file variables, then `externals` (Python variables), then responses.
 
@@ -414,43 +575,34 @@ class Resolver:
         earlier = set(earlier_names)
         for spec in http.requests:
             for template in spec.templates():
-                self._substitute(template, None, earlier, ())
+                self.preview(template, earlier)
             if spec.name:
                 earlier.add(spec.name)
 
-    def resolve(self, template: Template, responses: Mapping[str, _Response]) -> str:
-        return self._substitute(template, responses, set(responses), ())
+    def preview(self, template: Template, earlier_names: Iterable[str]) -> tuple[str, bool]:
+        """`template` resolved before any response exists, each response value read as
+        `STAND_IN`; and whether there was such a value."""
+        lookup = _Lookup(None, set(earlier_names))
+        return self._substitute(template, lookup, ()), lookup.waits
 
-    def _substitute(
-        self,
-        template: Template,
-        responses: Mapping[str, _Response] | None,
-        earlier: set[str],
-        stack: tuple[str, ...],
-    ) -> str:
-        values = {
-            expr: self._value(expr, template, responses, earlier, stack) for expr in placeholders(template)
-        }
+    def resolve(self, template: Template, responses: Mapping[str, _Response]) -> str:
+        return self._substitute(template, _Lookup(responses, set(responses)), ())
+
+    def _substitute(self, template: Template, lookup: _Lookup, stack: tuple[str, ...]) -> str:
+        values = {expr: self._value(expr, template, lookup, stack) for expr in placeholders(template)}
         return _PLACEHOLDER.sub(lambda m: values[m.group(1).strip()], template.text)
 
-    def _value(
-        self,
-        expr: str,
-        template: Template,
-        responses: Mapping[str, _Response] | None,
-        earlier: set[str],
-        stack: tuple[str, ...],
-    ) -> str:
+    def _value(self, expr: str, template: Template, lookup: _Lookup, stack: tuple[str, ...]) -> str:
         parsed = _parse_expression(expr, template)
         if isinstance(parsed, _RequestRef):
-            return _request_value(parsed, expr, template, responses, earlier)
+            return _request_value(parsed, expr, template, lookup)
         if parsed.startswith("$"):
-            return _system_value(parsed, template)
+            return _system_value(parsed, template, lambda name: self._value(name, template, lookup, stack))
         if parsed in self.variables:
             if parsed in stack:
                 cycle = " -> ".join((*stack, parsed))
                 raise template.error(f"variable '{parsed}' refers to itself ({cycle})", parsed)
-            return self._substitute(self.variables[parsed], responses, earlier, (*stack, parsed))
+            return self._substitute(self.variables[parsed], lookup, (*stack, parsed))
         if parsed in self.externals:
             return format_value(self.externals[parsed])
         raise template.error(
@@ -459,22 +611,17 @@ class Resolver:
         )
 
 
-def _request_value(
-    ref: _RequestRef,
-    expr: str,
-    template: Template,
-    responses: Mapping[str, _Response] | None,
-    earlier: set[str],
-) -> str:
-    if ref.request not in earlier:
+def _request_value(ref: _RequestRef, expr: str, template: Template, lookup: _Lookup) -> str:
+    if ref.request not in lookup.earlier:
         raise template.error(
             f"'{{{{{expr}}}}}' refers to request '{ref.request}', but no earlier request "
             f"is named that (add '# @name {ref.request}' above it)",
             expr,
         )
-    if responses is None:
-        return ""
-    response = responses[ref.request]
+    if lookup.responses is None:
+        lookup.waits = True
+        return STAND_IN
+    response = lookup.responses[ref.request]
     message = response if ref.part == "response" else response.request
     if ref.section == "headers":
         value = message.headers.get(ref.selector)
@@ -534,39 +681,228 @@ def _shorten(text: str, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-_SYSTEM: dict[str, Callable[[list[str]], str | None]] = {
-    "$guid": lambda args: str(uuid.uuid4()) if not args else None,
-    "$uuid": lambda args: str(uuid.uuid4()) if not args else None,
-    "$timestamp": lambda args: str(int(time.time())) if not args else None,
+# ---------------------------------------------------------------- system variables
+# REST Client: $guid, $timestamp, $datetime, $localDatetime, $randomInt, $processEnv, $dotenv.
+# JetBrains: $uuid, $random.*, $isoTimestamp, $randomInt without bounds, $env.NAME.
+
+_OFFSET = r"(?:\s+(-?\d+)\s+(y|Q|M|w|d|h|m|s|ms))?"
+_TIMESTAMP = re.compile(rf"\$timestamp{_OFFSET}")
+_DATETIME = re.compile(rf"\$(datetime|localDatetime)\s+(rfc1123|iso8601|'[^']+'|\"[^\"]+\"){_OFFSET}")
+_RANDOM_INT = re.compile(r"\$randomInt(?:\s+(-?\d+)\s+(-?\d+))?")
+_RANDOM_CALL = re.compile(r"\$random\.(integer|float|alphabetic|alphanumeric|hexadecimal)(?:\((.*)\))?")
+_ENV = re.compile(r"\$(?:processEnv|env)\s+(%?)(\w+)|\$env\.(\w+)")
+_DOTENV = re.compile(r"\$dotenv\s+(%?)([\w.-]+)")
+_MONTHS = [
+    *("January", "February", "March", "April", "May", "June"),
+    *("July", "August", "September", "October", "November", "December"),
+]
+_WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+_ALPHABET = {
+    "alphabetic": string.ascii_letters,
+    "alphanumeric": string.ascii_letters + string.digits + "_",
+    "hexadecimal": "0123456789abcdef",
 }
 
 
-def _system_value(expr: str, template: Template) -> str:
-    name, *args = expr.split()
-    if name in _SYSTEM:
-        value = _SYSTEM[name](args)
-        if value is not None:
-            return value
-    elif name == "$randomInt" and len(args) == 2 and all(re.fullmatch(r"-?\d+", a) for a in args):
-        low, high = int(args[0]), int(args[1])
-        if low < high:
-            return str(random.randrange(low, high))
-    elif _env_variable(name, args) is not None:
-        variable = _env_variable(name, args) or ""
-        value = os.environ.get(variable)
-        if value is None:
-            raise template.error(f"environment variable '{variable}' is not set", expr)
-        return value
+def _new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _iso_utc(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+_PLAIN: dict[str, Callable[[], str]] = {
+    "$guid": _new_uuid,
+    "$uuid": _new_uuid,
+    "$random.uuid": _new_uuid,
+    "$isoTimestamp": lambda: _iso_utc(_utc_now()),
+    "$random.email": lambda: "".join(random.choices(string.ascii_lowercase, k=10)) + "@example.com",
+}
+
+
+def _system_value(expr: str, template: Template, variable: Callable[[str], str]) -> str:
+    """`{{$...}}`; `variable` looks up a plain name (for `$processEnv %NAME`)."""
+    if expr in _PLAIN:
+        return _PLAIN[expr]()
+    for pattern, value in _SYSTEM_FORMS:
+        match = pattern.fullmatch(expr)
+        if match is not None:
+            return value(match, template, variable)
     raise template.error(
         f"unknown or malformed system variable '{{{{{expr}}}}}' (supported: {_SYSTEM_VARIABLES})",
         expr,
     )
 
 
-def _env_variable(name: str, args: list[str]) -> str | None:
-    """`$processEnv NAME`, `$env NAME` (REST Client) or `$env.NAME` (JetBrains)."""
-    if name in ("$processEnv", "$env") and len(args) == 1:
-        return args[0]
-    if name.startswith("$env.") and len(name) > 5 and not args:
-        return name[5:]
-    return None
+def _malformed(template: Template, expr: str, hint: str) -> HttpSyntaxError:
+    return template.error(f"malformed system variable '{{{{{expr}}}}}': {hint}", expr)
+
+
+def _timestamp(match: re.Match[str], template: Template, variable: Callable[[str], str]) -> str:
+    return str(int(_shifted(_utc_now(), match.group(1), match.group(2)).timestamp()))
+
+
+def _datetime(match: re.Match[str], template: Template, variable: Callable[[str], str]) -> str:
+    kind, form, amount, unit = match.groups()
+    local = kind == "localDatetime"
+    moment = _shifted(datetime.now().astimezone() if local else _utc_now(), amount, unit)
+    if form == "iso8601":
+        return moment.isoformat(timespec="milliseconds") if local else _iso_utc(moment)
+    if form == "rfc1123":
+        return (
+            _moment_format(moment, "ddd, DD MMM YYYY HH:mm:ss ZZ")
+            if local
+            else format_datetime(moment, usegmt=True)
+        )
+    return _moment_format(moment, form[1:-1])
+
+
+def _random_int(match: re.Match[str], template: Template, variable: Callable[[str], str]) -> str:
+    if match.group(1) is None:
+        return str(random.randrange(0, 1000))
+    low, high = int(match.group(1)), int(match.group(2))
+    if low >= high:
+        raise _malformed(template, match.group(0), f"{low} is not below {high} (MAX is excluded)")
+    return str(random.randrange(low, high))
+
+
+def _random_call(match: re.Match[str], template: Template, variable: Callable[[str], str]) -> str:
+    kind, arguments = match.group(1), (match.group(2) or "").strip()
+    words = [word.strip() for word in arguments.split(",")] if arguments else []
+    try:
+        if kind in _ALPHABET:
+            (length,) = map(int, words)
+            if length < 1:
+                raise ValueError
+            return "".join(random.choices(_ALPHABET[kind], k=length))
+        low, high = map(float if kind == "float" else int, words or ["0", "1000"])
+    except ValueError:
+        form = "(LENGTH), LENGTH > 0" if kind in _ALPHABET else "(MIN, MAX)"
+        raise _malformed(template, match.group(0), f"write $random.{kind}{form}") from None
+    if low >= high:
+        raise _malformed(template, match.group(0), f"{low:g} is not below {high:g} (MAX is excluded)")
+    if kind == "float":
+        return str(random.uniform(low, high))
+    return str(random.randrange(int(low), int(high)))
+
+
+def _environment(match: re.Match[str], template: Template, variable: Callable[[str], str]) -> str:
+    indirect, name, dotted = match.groups()
+    name = dotted or (variable(name) if indirect else name)
+    value = os.environ.get(name)
+    if value is None:
+        raise template.error(f"environment variable '{name}' is not set", match.group(0))
+    return value
+
+
+def _dotenv(match: re.Match[str], template: Template, variable: Callable[[str], str]) -> str:
+    indirect, name = match.groups()
+    name = variable(name) if indirect else name
+    path = Path(".env").resolve()
+    try:
+        from dotenv import dotenv_values
+    except ImportError:  # pragma: no cover - python-dotenv comes with uvicorn[standard]
+        raise template.error(
+            "$dotenv needs python-dotenv: pip install python-dotenv", match.group(0)
+        ) from None
+    if not path.is_file():
+        raise template.error(f"$dotenv: there is no {path}", match.group(0))
+    value = dotenv_values(path).get(name)
+    if value is None:
+        raise template.error(f"$dotenv: '{name}' is not set in {path}", match.group(0))
+    return value
+
+
+_SystemForm = Callable[[re.Match[str], Template, Callable[[str], str]], str]
+_SYSTEM_FORMS: list[tuple[re.Pattern[str], _SystemForm]] = [
+    (_TIMESTAMP, _timestamp),
+    (_DATETIME, _datetime),
+    (_RANDOM_INT, _random_int),
+    (_RANDOM_CALL, _random_call),
+    (_ENV, _environment),
+    (_DOTENV, _dotenv),
+]
+
+
+def _shifted(moment: datetime, amount: str | None, unit: str | None) -> datetime:
+    """`moment` moved by an offset such as `-1 d` (units y Q M w d h m s ms, as in REST Client)."""
+    if amount is None or unit is None:
+        return moment
+    count = int(amount)
+    if unit in ("y", "Q", "M"):
+        return _add_months(moment, count * {"y": 12, "Q": 3, "M": 1}[unit])
+    units = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds", "ms": "milliseconds"}
+    return moment + timedelta(**{units[unit]: count})
+
+
+def _add_months(moment: datetime, months: int) -> datetime:
+    year, month = divmod(moment.month - 1 + months, 12)
+    year, month = moment.year + year, month + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+
+
+# The format tokens of moment.js (REST Client's `{{$datetime 'DD-MM-YYYY'}}`); `[text]` is literal.
+_MOMENT_TOKEN = re.compile(
+    r"\[([^\]]*)\]|YYYY|YY|Q|MMMM|MMM|MM|M|DDDD|DDD|Do|DD|D|dddd|ddd|dd|d|HH|H|hh|h|mm|m|ss|s"
+    r"|SSS|SS|S|A|a|ZZ|Z|X|x"
+)
+
+
+def _moment_format(moment: datetime, pattern: str) -> str:
+    return _MOMENT_TOKEN.sub(lambda match: _moment_token(moment, match), pattern)
+
+
+def _moment_token(moment: datetime, match: re.Match[str]) -> str:
+    token = match.group(0)
+    if match.group(1) is not None:
+        return match.group(1)
+    hour12 = moment.hour % 12 or 12
+    weekday = (moment.weekday() + 1) % 7  # moment.js counts from Sunday
+    day_of_year = moment.timetuple().tm_yday
+    offset = moment.strftime("%z") or "+0000"
+    values: dict[str, Callable[[], str]] = {
+        "YYYY": lambda: f"{moment.year:04d}",
+        "YY": lambda: f"{moment.year % 100:02d}",
+        "Q": lambda: str((moment.month - 1) // 3 + 1),
+        "MMMM": lambda: _MONTHS[moment.month - 1],
+        "MMM": lambda: _MONTHS[moment.month - 1][:3],
+        "MM": lambda: f"{moment.month:02d}",
+        "M": lambda: str(moment.month),
+        "DDDD": lambda: f"{day_of_year:03d}",
+        "DDD": lambda: str(day_of_year),
+        "Do": lambda: _ordinal(moment.day),
+        "DD": lambda: f"{moment.day:02d}",
+        "D": lambda: str(moment.day),
+        "dddd": lambda: _WEEKDAYS[weekday],
+        "ddd": lambda: _WEEKDAYS[weekday][:3],
+        "dd": lambda: _WEEKDAYS[weekday][:2],
+        "d": lambda: str(weekday),
+        "HH": lambda: f"{moment.hour:02d}",
+        "H": lambda: str(moment.hour),
+        "hh": lambda: f"{hour12:02d}",
+        "h": lambda: str(hour12),
+        "mm": lambda: f"{moment.minute:02d}",
+        "m": lambda: str(moment.minute),
+        "ss": lambda: f"{moment.second:02d}",
+        "s": lambda: str(moment.second),
+        "SSS": lambda: f"{moment.microsecond // 1000:03d}",
+        "SS": lambda: f"{moment.microsecond // 10000:02d}",
+        "S": lambda: str(moment.microsecond // 100000),
+        "A": lambda: "AM" if moment.hour < 12 else "PM",
+        "a": lambda: "am" if moment.hour < 12 else "pm",
+        "ZZ": lambda: offset,
+        "Z": lambda: f"{offset[:3]}:{offset[3:]}",
+        "X": lambda: str(int(moment.timestamp())),
+        "x": lambda: str(int(moment.timestamp() * 1000)),
+    }
+    return values[token]()
+
+
+def _ordinal(day: int) -> str:
+    suffix = "th" if 10 <= day % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
+    return f"{day}{suffix}"

@@ -7,33 +7,50 @@ fine); an expected list matches the actual list's first items position by positi
 actual list is fine, so `[]` matches any list); other values must be equal, and `true`/`1` differ.
 
 Within a cell, requests share cookies and follow redirects (`# @no-redirect` turns that off). A
-JSON body without a `Content-Type` is sent as `application/json`. Responses named with
-`# @name` stay available to later cells, as REST Client keeps them for the whole file.
+JSON body without a `Content-Type` is sent as `application/json`; a multipart body is sent with
+CRLF line ends, its `< ./file` lines replaced by the files' bytes; `Authorization: Basic user
+password` (or `user:password`) is base64-encoded. In a notebook the cells play the role of one
+`.http` file: responses named with `# @name` and `@name = value` variables stay available to later
+cells (a later cell may redefine a variable).
+
+Every request whose values do not wait for an earlier response is built before anything is sent,
+so a malformed one fails the cell with nothing sent; the others get what can be checked early.
+`--timeout` bounds each exchange: a body still arriving then (a stream that never ends) is cut
+off, and what arrived is shown with a note.
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
+import contextlib
+import dataclasses
 import functools
 import html
+import itertools
 import json
 import shlex
+import socket
 import ssl
+import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
+from urllib.parse import quote
 
 import httpx
 
 from kernel_ext._http_file import (
+    BodyInclude,
     HttpCellError,
     HttpFile,
     HttpRequestSpec,
     HttpSyntaxError,
     Resolver,
     Template,
+    body_include,
     parse_http,
 )
 
@@ -180,7 +197,8 @@ def http_arg_parser() -> argparse.ArgumentParser:
         type=float,
         default=DEFAULT_TIMEOUT,
         metavar="SECONDS",
-        help=f"per request (default {DEFAULT_TIMEOUT:g})",
+        help=f"per request (default {DEFAULT_TIMEOUT:g}): the response must start within it, and a "
+        "body still arriving then (a stream) is cut off and shown as far as it came",
     )
     return parser
 
@@ -221,6 +239,7 @@ class Exchange:
     spec: HttpRequestSpec
     response: httpx.Response
     elapsed_ms: float
+    notes: tuple[str, ...] = ()  # e.g. the body was cut off, or saved to a file
 
 
 class HttpCellResult:
@@ -277,11 +296,12 @@ class HttpCellResult:
 
 def _html(exchange: Exchange) -> str:
     title = f"<div><b>{html.escape(exchange.spec.title)}</b></div>" if exchange.spec.title else ""
+    notes = "".join(f"<div style='color:#b45309'>⚠ {html.escape(note)}</div>" for note in exchange.notes)
     try:
         from kernel_ext._render import response_html
     except ImportError:
-        return title + _fallback_html(exchange)
-    return title + response_html(exchange.response, exchange.elapsed_ms)
+        return title + notes + _fallback_html(exchange)
+    return title + notes + response_html(exchange.response, exchange.elapsed_ms)
 
 
 def _text(exchange: Exchange) -> str:
@@ -289,6 +309,7 @@ def _text(exchange: Exchange) -> str:
     label = f"{response.request.method} {response.request.url}"
     if exchange.spec.title:
         label = f"### {exchange.spec.title}\n{label}"
+    label += "".join(f"\nnote: {note}" for note in exchange.notes)
     try:
         from kernel_ext._render import response_text
     except ImportError:
@@ -339,12 +360,36 @@ class _Prepared:
     expect: Expectation | None
 
 
+# A template's text and whether it holds a value from a response that does not exist yet.
+_Text = Callable[[Template], tuple[str, bool]]
+
+
 def prepare(
-    http: HttpFile, user_ns: Mapping[str, Any], earlier: Mapping[str, httpx.Response]
+    http: HttpFile,
+    resolver: Resolver,
+    client: httpx.Client,
+    earlier: Mapping[str, httpx.Response],
+    base_url: str | None,
 ) -> list[_Prepared]:
-    """Check the whole cell before anything is sent."""
-    Resolver(http.variables, user_ns).check(http, earlier)
-    return [_Prepared(spec, _cell_expectation(spec.expect)) for spec in http.requests]
+    """Check the whole cell before anything is sent: build every request, in order, with
+    response values not yet known read as a stand-in (and what hangs on them left unchecked)."""
+    names = set(earlier)
+    prepared = []
+    for spec in http.requests:
+        expect = _cell_expectation(spec.expect)
+        _build(client, spec, _previewer(resolver, names), base_url)
+        if spec.name is not None:
+            names.add(spec.name)
+        prepared.append(_Prepared(spec, expect))
+    return prepared
+
+
+def _previewer(resolver: Resolver, names: set[str]) -> _Text:
+    return lambda template: resolver.preview(template, names)
+
+
+def _resolver_for(resolver: Resolver, named: Mapping[str, httpx.Response]) -> _Text:
+    return lambda template: (resolver.resolve(template, named), False)
 
 
 def _cell_expectation(template: Template | None) -> Expectation | None:
@@ -366,35 +411,57 @@ def send_requests(
     into: HttpCellResult | None = None,
 ) -> HttpCellResult:
     """Send every request in order; responses named with `# @name` feed later `{{...}}`,
-    in this cell and, through `remembered_responses(user_ns)`, in later cells."""
-    named = remembered_responses(user_ns)
-    prepared = prepare(http, user_ns, named)
+    in this cell and, through the namespace's memory, in later cells (so do `@variables`)."""
+    memory = _memory(user_ns)
+    resolver = Resolver({**memory.variables, **http.variables}, user_ns)
     result = into if into is not None else HttpCellResult()
-    resolver = Resolver(http.variables, user_ns)
     with httpx.Client(timeout=timeout, verify=_ssl_context()) as client:
+        prepared = prepare(http, resolver, client, memory.responses, base_url)
+        memory.remember_variables(http.variables)
         for item in prepared:
-            request = _build(client, item.spec, resolver, named, base_url)
-            response, elapsed_ms = _send(client, request, item.spec)
-            result.exchanges.append(Exchange(item.spec, response, elapsed_ms))
+            text = _resolver_for(resolver, memory.responses)
+            request = _build(client, item.spec, text, base_url)
+            assert request is not None  # every response it refers to has arrived
+            response, elapsed_ms, notes = _send(client, request, item.spec, item.spec.timeout or timeout)
+            if item.spec.save_response is not None:
+                notes.append(_save(item.spec, response, text))
+            result.exchanges.append(Exchange(item.spec, response, elapsed_ms, tuple(notes)))
             if item.spec.name is not None:
-                named[item.spec.name] = response
+                memory.responses[item.spec.name] = response
             _check(item.expect, response)
     return result
 
 
-# Named responses per user namespace (one per kernel), like REST Client keeps them per file.
-_REMEMBERED: dict[int, tuple[Mapping[str, Any], dict[str, httpx.Response]]] = {}
+@dataclass
+class _Memory:
+    """What later cells of a namespace see, as REST Client keeps it for the whole file."""
+
+    user_ns: Mapping[str, Any]
+    responses: dict[str, httpx.Response] = field(default_factory=dict)  # by `# @name`
+    variables: dict[str, Template] = field(default_factory=dict)  # `@name = value`
+
+    def remember_variables(self, variables: Mapping[str, Template]) -> None:
+        marked = {name: dataclasses.replace(t, earlier_cell=True) for name, t in variables.items()}
+        self.variables.update(marked)
+
+
+# One memory per user namespace (one per kernel).
+_MEMORIES: dict[int, _Memory] = {}
 _REMEMBERED_NAMESPACES = 8
+
+
+def _memory(user_ns: Mapping[str, Any]) -> _Memory:
+    memory = _MEMORIES.get(id(user_ns))
+    if memory is None or memory.user_ns is not user_ns:
+        while len(_MEMORIES) >= _REMEMBERED_NAMESPACES:
+            del _MEMORIES[next(iter(_MEMORIES))]
+        memory = _MEMORIES[id(user_ns)] = _Memory(user_ns)
+    return memory
 
 
 def remembered_responses(user_ns: Mapping[str, Any]) -> dict[str, httpx.Response]:
     """The latest response for each `# @name`, across the cells run with this namespace."""
-    entry = _REMEMBERED.get(id(user_ns))
-    if entry is None or entry[0] is not user_ns:
-        while len(_REMEMBERED) >= _REMEMBERED_NAMESPACES:
-            del _REMEMBERED[next(iter(_REMEMBERED))]
-        entry = _REMEMBERED[id(user_ns)] = (user_ns, {})
-    return entry[1]
+    return _memory(user_ns).responses
 
 
 @functools.cache
@@ -404,23 +471,43 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 def _build(
-    client: httpx.Client,
-    spec: HttpRequestSpec,
-    resolver: Resolver,
-    named: Mapping[str, httpx.Response],
-    base_url: str | None,
-) -> httpx.Request:
-    url = "".join(resolver.resolve(part, named).strip() for part in spec.url)
-    headers = [(name, resolver.resolve(value, named)) for name, value in spec.headers]
-    content = _content(spec, resolver, named)
-    if content and spec.header("content-type") is None and _is_json(content):
+    client: httpx.Client, spec: HttpRequestSpec, text: _Text, base_url: str | None
+) -> httpx.Request | None:
+    """The request `spec` describes. Errors name the offending line. None when a value it needs
+    waits for a response (only while checking, before anything is sent)."""
+    url = _url(spec, text, base_url)
+    headers = [_header(name, value, text) for name, value in spec.headers]
+    content_type = next((value for name, value in reversed(headers) if name.lower() == "content-type"), None)
+    content, waits = _content(spec, text, content_type)
+    if spec.save_response is not None:
+        text(spec.save_response.path)
+    if url is None or waits:
+        return None
+    if content and content_type is None and _is_json(content):
         headers.append(("Content-Type", "application/json"))
     try:
         return client.build_request(
-            spec.method, _absolute(url, base_url, spec), headers=headers, content=content
+            spec.method,
+            url,
+            headers=headers,
+            content=content,
+            timeout=spec.timeout or httpx.USE_CLIENT_DEFAULT,
         )
     except (httpx.InvalidURL, httpx.UnsupportedProtocol, ValueError) as exc:
         raise HttpSyntaxError(f"invalid request: {exc}", spec.line_no, spec.url[0].source) from None
+
+
+def _url(spec: HttpRequestSpec, text: _Text, base_url: str | None) -> str | None:
+    parts = [text(part) for part in spec.url]
+    url = "".join(value.strip() for value, _ in parts)
+    if any(waits for _, waits in parts) and not url.lower().startswith(("/", "http://", "https://")):
+        return None  # the URL itself comes from a response: nothing to check yet
+    absolute = _absolute(url, base_url, spec)
+    try:
+        httpx.URL(absolute)
+    except httpx.InvalidURL as exc:
+        raise spec.url[0].error(f"invalid URL {absolute}: {exc}") from None
+    return absolute
 
 
 def _absolute(url: str, base_url: str | None, spec: HttpRequestSpec) -> str:
@@ -440,30 +527,97 @@ def _absolute(url: str, base_url: str | None, spec: HttpRequestSpec) -> str:
     return base_url.rstrip("/") + url
 
 
-def _content(spec: HttpRequestSpec, resolver: Resolver, named: Mapping[str, httpx.Response]) -> bytes | None:
+# ---------------------------------------------------------------- headers
+
+_PRINTABLE_ASCII = "".join(chr(code) for code in range(0x20, 0x7F) if chr(code) != "%")
+
+
+def _header(name: str, template: Template, text: _Text) -> tuple[str, str]:
+    value, _ = text(template)
+    if name.lower() == "authorization":
+        value = _basic_credentials(value)
+    problem = _header_value_problem(value)
+    if problem is not None:
+        raise template.error(f"header '{name}': {problem}")
+    return name, value
+
+
+def _basic_credentials(value: str) -> str:
+    """`Basic alice secret` or `Basic alice:secret` as REST Client and JetBrains send it:
+    base64-encoded. A single token without ':' is taken as already encoded."""
+    scheme, _, credentials = value.strip().partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "basic" or not credentials:
+        return value
+    user, space, password = credentials.partition(" ")
+    if ":" not in user:
+        if not space:
+            return value
+        credentials = f"{user}:{password.strip()}"
+    return f"{scheme} {base64.b64encode(credentials.encode()).decode('ascii')}"
+
+
+def _header_value_problem(value: str) -> str | None:
+    for char in value:
+        if char != "\t" and (char < " " or char == "\x7f"):
+            return f"the value holds the control character {char!r}; a header value is one line of text"
+        if not char.isascii():
+            return (
+                f"header values must be ASCII, and '{char}' is not: percent-encode it "
+                f"({quote(value, safe=_PRINTABLE_ASCII)}) or send it in the body"
+            )
+    return None
+
+
+# ---------------------------------------------------------------- bodies
+
+
+def _content(spec: HttpRequestSpec, text: _Text, content_type: str | None) -> tuple[bytes | None, bool]:
+    """The body, and whether it waits for a response."""
     if spec.body_file is not None:
-        return _file_content(spec, resolver, named)
+        return _included(spec.body_file, text)
     if not spec.body:
-        return None
-    lines = [resolver.resolve(line, named) for line in spec.body]
-    content_type = spec.header("content-type")
-    if content_type is not None and "x-www-form-urlencoded" in content_type.text.lower():
+        return None, False
+    if content_type is not None and content_type.lower().startswith("multipart/"):
+        return _multipart(spec.body, text)
+    lines = [text(line) for line in spec.body]
+    waits = any(line_waits for _, line_waits in lines)
+    if content_type is not None and "x-www-form-urlencoded" in content_type.lower():
         # REST Client lets a form body span lines (`&b=2` on the next line).
-        return "".join(line.strip() for line in lines).encode()
-    return "\n".join(lines).encode()
+        return "".join(line.strip() for line, _ in lines).encode(), waits
+    return "\n".join(line for line, _ in lines).encode(), waits
 
 
-def _file_content(spec: HttpRequestSpec, resolver: Resolver, named: Mapping[str, httpx.Response]) -> bytes:
-    assert spec.body_file is not None
-    path = Path(resolver.resolve(spec.body_file, named)).expanduser()
+def _multipart(body: list[Template], text: _Text) -> tuple[bytes, bool]:
+    """Lines joined with CRLF, as multipart requires; `< ./file` lines become the file's bytes."""
+    parts: list[bytes] = []
+    waits = False
+    for line in body:
+        include = body_include(line)
+        if include is not None:
+            data, part_waits = _included(include, text)
+        else:
+            value, part_waits = text(line)
+            data = value.encode()
+        parts.append(data)
+        waits = waits or part_waits
+    return b"\r\n".join(parts), waits
+
+
+def _included(include: BodyInclude, text: _Text) -> tuple[bytes, bool]:
+    path_text, waits = text(include.path)
+    if waits:
+        return b"", True
+    path = Path(path_text).expanduser()
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise spec.body_file.error(f"cannot read the body file: {exc.strerror}: {path}") from None
-    if not spec.body_file_substitutes:
-        return data
-    text = Template(data.decode("utf-8", "replace"), spec.body_file.line_no, spec.body_file.source)
-    return resolver.resolve(text, named).encode()
+        raise include.path.error(f"cannot read the file: {exc.strerror}: {path}") from None
+    if not include.substitutes:
+        return data, False
+    decoded = data.decode(include.encoding, "replace")
+    content, waits = text(Template(decoded, include.path.line_no, include.path.source))
+    return content.encode(), waits
 
 
 def _is_json(content: bytes) -> bool:
@@ -476,22 +630,116 @@ def _is_json(content: bytes) -> bool:
     return True
 
 
+# ---------------------------------------------------------------- exchanging
+
+
 def _send(
-    client: httpx.Client, request: httpx.Request, spec: HttpRequestSpec
-) -> tuple[httpx.Response, float]:
+    client: httpx.Client, request: httpx.Request, spec: HttpRequestSpec, timeout: float
+) -> tuple[httpx.Response, float, list[str]]:
+    """The response with its body read (cut off after `timeout`), the time taken, notes."""
     label = f"{request.method} {request.url}"
     started = time.perf_counter()
     try:
-        response = client.send(request, follow_redirects=spec.follow_redirects)
+        response = client.send(request, follow_redirects=spec.follow_redirects, stream=True)
+        try:
+            cut_off = _read_body(response, started + timeout)
+        finally:
+            response.close()
     except httpx.ConnectError:
         raise HttpRequestError(f"{label}: could not connect; is the server running?") from None
     except httpx.TimeoutException:
-        raise HttpRequestError(
-            f"{label}: no response within {client.timeout.read:g} s (see --timeout)"
-        ) from None
-    except httpx.HTTPError as exc:
+        raise HttpRequestError(f"{label}: no response within {timeout:g} s (see --timeout)") from None
+    except (httpx.HTTPError, OSError) as exc:
         raise HttpRequestError(f"{label}: {type(exc).__name__}: {exc}") from None
-    return response, (time.perf_counter() - started) * 1000
+    notes = []
+    if cut_off:
+        notes.append(
+            f"cut off after {timeout:g} s with the body still arriving: showing the "
+            f"{len(response.content):,} bytes received (--timeout SECONDS waits longer)"
+        )
+    return response, (time.perf_counter() - started) * 1000, notes
+
+
+def _read_body(response: httpx.Response, deadline: float) -> bool:
+    """Read the body until it ends or `deadline` passes; True when it was cut off."""
+    chunks: list[bytes] = []
+    cut_off = False
+    with _Watchdog(response, deadline) as watchdog:
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.perf_counter() >= deadline:
+                    cut_off = True
+                    break
+        except httpx.ReadTimeout:
+            cut_off = True  # the stream paused for longer than the timeout
+        except (httpx.HTTPError, OSError):
+            if not watchdog.fired:
+                raise
+            cut_off = True
+    # What `Response.read()` stores; set here so that a body cut off keeps what arrived.
+    response._content = b"".join(chunks)
+    return cut_off
+
+
+class _Watchdog:
+    """Shuts the response's socket at the deadline, to wake a read that would otherwise wait
+    for a chunk that may never come (a stream that never ends, or pauses)."""
+
+    def __init__(self, response: httpx.Response, deadline: float) -> None:
+        self.fired = False
+        self._socket = _socket_of(response)
+        self._lock = threading.Lock()
+        self._done = False
+        self._timer = threading.Timer(max(deadline - time.perf_counter(), 0.05), self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Watchdog:
+        if self._socket is not None:
+            self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._done = True
+        self._timer.cancel()
+
+    def _fire(self) -> None:
+        with self._lock:
+            if self._done or self._socket is None:
+                return
+            self.fired = True
+            with contextlib.suppress(OSError):  # already closed
+                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
+
+
+def _socket_of(response: httpx.Response) -> socket.socket | None:
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    return sock if isinstance(sock, socket.socket) else None
+
+
+def _save(spec: HttpRequestSpec, response: httpx.Response, text: _Text) -> str:
+    """`>> path` / `>>! path`: write the response body to a file, as JetBrains does."""
+    assert spec.save_response is not None
+    path_text, _ = text(spec.save_response.path)
+    path = Path(path_text).expanduser()
+    if not spec.save_response.overwrite:
+        path = _free_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(response.content)
+    except OSError as exc:
+        raise spec.save_response.path.error(f"cannot save the response: {exc.strerror}: {path}") from None
+    return f"saved the response body to {path}"
+
+
+def _free_path(path: Path) -> Path:
+    """`path`, or `name-1.ext`, `name-2.ext`... when it exists (`>>!` overwrites instead)."""
+    if not path.exists():
+        return path
+    candidates = (path.with_name(f"{path.stem}-{n}{path.suffix}") for n in itertools.count(1))
+    return next(candidate for candidate in candidates if not candidate.exists())
 
 
 def _check(expect: Expectation | None, response: httpx.Response) -> None:
@@ -514,11 +762,17 @@ def run_http_cell(line: str, cell: str, *, base_url: str | None, user_ns: dict[s
     options = _parse_line(line)
     # Line numbers as the user sees them: the %%http line is line 1.
     http = parse_http(cell, first_line_no=2)
+    if options.expect is not None and not http.requests:
+        raise HttpUsageError("--expect needs a request in the cell, and it only defines variables")
+    for note in http.notes:
+        print(f"note: {note}")
     result = HttpCellResult()
     try:
         send_requests(http, base_url=base_url, user_ns=user_ns, timeout=options.timeout, into=result)
     finally:
         if result.exchanges:
             user_ns[options.output] = result
+    if not http.requests:
+        return None  # a cell of `@name = value` lines: remembered for later cells
     _check(options.expect, result.response)
     return result

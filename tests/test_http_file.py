@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+import time
+import uuid
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import pytest
 
 from kernel_ext._http_file import (
+    STAND_IN,
     HttpSyntaxError,
     HttpVariableError,
     Resolver,
     Template,
+    _moment_format,
+    _shifted,
     parse_http,
 )
 
@@ -82,10 +90,90 @@ def test_query_continuation_lines() -> None:
 def test_body_file_include() -> None:
     (raw,) = parse_http("POST /x\n\n< ./body.json\n").requests
     (subst,) = parse_http("POST /x\n\n<@ body.json\n").requests
+    (latin,) = parse_http("POST /x\n\n<@latin1 body.txt\n").requests
     (xml,) = parse_http("POST /x\n\n<?xml version='1.0'?>\n").requests
-    assert (raw.body_file.text, raw.body_file_substitutes) == ("./body.json", False)
-    assert (subst.body_file.text, subst.body_file_substitutes) == ("body.json", True)
+    assert (raw.body_file.path.text, raw.body_file.substitutes) == ("./body.json", False)
+    assert (subst.body_file.path.text, subst.body_file.substitutes) == ("body.json", True)
+    assert (latin.body_file.path.text, latin.body_file.encoding) == ("body.txt", "latin1")
+    assert raw.body == subst.body == []
     assert xml.body_file is None and xml.body[0].text.startswith("<?xml")
+
+
+JETBRAINS = """\
+< {%
+    request.variables.set("id", "1");
+%}
+POST /items
+Content-Type: application/json
+
+{"name": "pen"}
+
+> {%
+    client.test("created", () => client.assert(response.status === 201));
+    client.global.set("id", response.body.id);
+%}
+> ./check.js
+<> 2024-01-01T120000.200.json
+>> ./out/item.json
+
+### next
+# @name last
+GET /items/1
+
+> {% client.global.set("x", 1) %}
+>>! ./out/last.json
+"""
+
+
+def test_jetbrains_handlers_are_left_out_of_the_request() -> None:
+    http = parse_http(JETBRAINS)
+    first, second = http.requests
+    assert [t.text for t in first.body] == ['{"name": "pen"}']
+    assert [name for name, _ in first.headers] == ["Content-Type"]
+    assert (first.save_response.path.text, first.save_response.overwrite) == ("./out/item.json", False)
+    assert (second.save_response.path.text, second.save_response.overwrite) == ("./out/last.json", True)
+    assert second.body == [] and second.name == "last"
+    # One note for the whole text, naming every script's line, and what to write instead.
+    (note,) = http.notes
+    assert note.startswith("lines 1, 9, 13, 21: JavaScript handlers")
+    assert "are not run here" in note
+    assert "# @name login" in note and "{{login.response.body.$.token}}" in note and "@expect" in note
+
+
+def test_a_handler_right_after_the_headers_and_on_one_line() -> None:
+    (spec,) = parse_http("GET /a\nAccept: */*\n> {% client.log(1) %}\n").requests
+    assert [name for name, _ in spec.headers] == ["Accept"] and spec.body == []
+    # A body line that merely starts with '>' stays in the body.
+    (quoted,) = parse_http("POST /a\n\n> quoted text\n").requests
+    assert [t.text for t in quoted.body] == ["> quoted text"]
+    assert parse_http("GET /a").notes == []
+
+
+@pytest.mark.parametrize(
+    ("text", "line_no", "needle"),
+    [
+        ("GET /a\n\n> {%\n  client.log(1);\n", 3, "never closed: end it with a '%}' line"),
+        ("GET /a\n\n> {% x %}\nmore body\n", 4, "after a response handler, expected"),
+        ("GET /a\n\n>> out.json\nGET /b\n", 4, "separate requests with a '###' line"),
+    ],
+)
+def test_malformed_handler_sections(text: str, line_no: int, needle: str) -> None:
+    with pytest.raises(HttpSyntaxError) as info:
+        parse_http(text)
+    assert needle in str(info.value)
+    assert info.value.line_no == line_no
+
+
+def test_text_of_only_variables_defines_them() -> None:
+    http = parse_http("# shared settings\n@host = http://h\n@user = alice\n")
+    assert http.requests == [] and set(http.variables) == {"host", "user"}
+
+
+@pytest.mark.parametrize(("value", "seconds"), [("5", 5.0), ("1.5 s", 1.5), ("500 ms", 0.5), ("2 m", 120.0)])
+def test_timeout_directive(value: str, seconds: float) -> None:
+    (spec,) = parse_http(f"# @timeout {value}\nGET /a").requests
+    assert spec.timeout == seconds
+    assert parse_http("GET /a").requests[0].timeout is None
 
 
 def test_expect_directive_is_kept_for_the_runner() -> None:
@@ -108,6 +196,8 @@ def test_expect_directive_is_kept_for_the_runner() -> None:
         ("# @name a\nGET /a\n###\n# @name a\nGET /b", 4, "'a' is already used on line 1"),
         ("GET /a\n# @name late\n", 2, "above the request line"),
         ("# @expect\nGET /a", 1, "'@expect' needs a status"),
+        ("# @timeout soon\nGET /a", 1, "'@timeout' needs a positive duration"),
+        ("# @timeout 0\nGET /a", 1, "'@timeout' needs a positive duration"),
         ("# just a comment\n\n###\n", None, "no request found"),
     ],
 )
@@ -175,6 +265,111 @@ def test_file_variables_python_variables_and_precedence(monkeypatch) -> None:
     assert len(resolve(text, "{{$guid}}")) == 36
     assert resolve(text, "{{$timestamp}}").isdigit()
     assert 1 <= int(resolve(text, "{{$randomInt 1 3}}")) < 3
+
+
+ISO_UTC = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
+
+
+@pytest.mark.parametrize(
+    ("expr", "pattern"),
+    [
+        ("$datetime iso8601", ISO_UTC),
+        ("$isoTimestamp", ISO_UTC),
+        ("$datetime rfc1123", r"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT"),
+        ("$datetime 'YYYY-MM-DD'", r"\d{4}-\d\d-\d\d"),
+        ('$datetime "DD/MM/YYYY HH:mm" 1 d', r"\d\d/\d\d/\d{4} \d\d:\d\d"),
+        ("$localDatetime iso8601", r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"),
+        ("$localDatetime rfc1123", r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}"),
+        ("$timestamp", r"\d{10}"),
+        ("$randomInt", r"\d{1,3}"),
+        ("$randomInt -5 -4", r"-5"),
+        ("$uuid", r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ("$random.uuid", r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}"),
+        ("$random.integer(7, 8)", r"7"),
+        ("$random.integer", r"\d{1,3}"),
+        ("$random.float(1.5, 1.6)", r"1\.5\d*"),
+        ("$random.alphabetic(12)", r"[A-Za-z]{12}"),
+        ("$random.alphanumeric(12)", r"\w{12}"),
+        ("$random.hexadecimal(12)", r"[0-9a-f]{12}"),
+        ("$random.email", r"[a-z]{10}@example\.com"),
+    ],
+)
+def test_system_variables(expr: str, pattern: str) -> None:
+    assert re.fullmatch(pattern, resolve("GET /", f"{{{{{expr}}}}}"))
+
+
+def test_system_variables_give_the_current_time_and_offsets() -> None:
+    now = time.time()
+    assert abs(int(resolve("GET /", "{{$timestamp}}")) - now) < 5
+    assert abs(int(resolve("GET /", "{{$timestamp -1 d}}")) - (now - 86400)) < 5
+    assert abs(int(resolve("GET /", "{{$timestamp 2 h}}")) - (now + 7200)) < 5
+    stamp = datetime.strptime(resolve("GET /", "{{$datetime iso8601}}"), "%Y-%m-%dT%H:%M:%S.%fZ")
+    assert abs(stamp.replace(tzinfo=UTC).timestamp() - now) < 5
+    assert uuid.UUID(resolve("GET /", "{{$guid}}")) != uuid.UUID(resolve("GET /", "{{$guid}}"))
+
+
+def test_moment_formats_and_month_offsets() -> None:
+    moment = datetime(2024, 3, 5, 14, 7, 9, 45000, tzinfo=UTC)
+    text = _moment_format(moment, "dddd, Do MMMM YYYY [at] hh:mm:ss.SSS A Z (ddd D/M/YY, X)")
+    assert text == "Tuesday, 5th March 2024 at 02:07:09.045 PM +00:00 (Tue 5/3/24, 1709647629)"
+    assert _shifted(datetime(2024, 1, 31, tzinfo=UTC), "1", "M") == datetime(2024, 2, 29, tzinfo=UTC)
+    assert _shifted(datetime(2024, 2, 29, tzinfo=UTC), "-1", "y") == datetime(2023, 2, 28, tzinfo=UTC)
+    assert _shifted(moment, "-90", "m") == datetime(2024, 3, 5, 12, 37, 9, 45000, tzinfo=UTC)
+
+
+def test_environment_and_dotenv(monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("KERNEL_EXT_TEST_TOKEN", "t0k")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("API_KEY=from-dotenv\nexport QUOTED='a b'\n")
+    text = "@which = KERNEL_EXT_TEST_TOKEN\n@key_name = API_KEY\nGET /"
+    assert resolve(text, "{{$processEnv %which}}") == "t0k"  # the name comes from a variable
+    assert resolve(text, "{{$dotenv API_KEY}} {{$dotenv QUOTED}}") == "from-dotenv a b"
+    assert resolve(text, "{{$dotenv %key_name}}") == "from-dotenv"
+    with pytest.raises(HttpVariableError, match=r"\$dotenv: 'NOPE' is not set in .*\.env"):
+        resolve(text, "{{$dotenv NOPE}}")
+    (tmp_path / ".env").unlink()
+    with pytest.raises(HttpVariableError, match=r"\$dotenv: there is no .*\.env"):
+        resolve(text, "{{$dotenv API_KEY}}")
+
+
+@pytest.mark.parametrize(
+    ("expr", "needle"),
+    [
+        ("$random.integer(5, 1)", "5 is not below 1"),
+        ("$random.integer(a, b)", "write $random.integer(MIN, MAX)"),
+        ("$random.alphabetic(0)", "write $random.alphabetic(LENGTH), LENGTH > 0"),
+        ("$randomInt 3 3", "3 is not below 3"),
+        ("$datetime unix", "unknown or malformed system variable"),
+        ("$timestamp 1 fortnight", "unknown or malformed system variable"),
+        ("$random.colour", "unknown or malformed system variable"),
+    ],
+)
+def test_malformed_system_variables(expr: str, needle: str) -> None:
+    with pytest.raises(HttpVariableError) as info:
+        checked(f"GET /x\nX-A: {{{{{expr}}}}}")
+    assert needle in str(info.value)
+    assert info.value.line_no == 2
+
+
+def test_preview_reads_response_values_as_a_stand_in() -> None:
+    http = parse_http("@id = {{one.response.body.$.id}}\nGET /")
+    resolver = Resolver(http.variables, {"n": 2})
+    assert resolver.preview(Template("/items/{{id}}?n={{n}}", 1, ""), {"one"}) == (
+        f"/items/{STAND_IN}?n=2",
+        True,
+    )
+    assert resolver.preview(Template("/items/{{n}}", 1, ""), {"one"}) == ("/items/2", False)
+
+
+def test_an_error_in_a_variable_from_an_earlier_cell_names_no_line() -> None:
+    earlier = dataclasses.replace(Template("{{nope}}", 3, "@a = {{nope}}"), earlier_cell=True)
+    with pytest.raises(HttpVariableError) as info:
+        Resolver({"a": earlier}, {}).resolve(Template("/{{a}}", 2, "GET /{{a}}"), {})
+    assert info.value.line_no is None
+    assert str(info.value) == (
+        "undefined variable 'nope': define it with '@nope = value' or as a Python variable "
+        "(in a variable defined in an earlier %%http cell)\n    @a = {{nope}}"
+    )
 
 
 class FakeResponse(SimpleNamespace):

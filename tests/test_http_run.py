@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import hashlib
 import json
 import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Annotated
 
 import pytest
 import uvicorn
-from fastapi import FastAPI, Form, Header, HTTPException, Request
-from fastapi.responses import RedirectResponse
+from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Request, UploadFile
+from fastapi.responses import RedirectResponse, StreamingResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from kernel_ext._http_file import HttpSyntaxError, HttpVariableError
 from kernel_ext._http_run import (
@@ -68,6 +72,36 @@ def make_app() -> FastAPI:
     def slow() -> dict:
         time.sleep(1.0)
         return {}
+
+    @app.post("/upload")
+    async def upload(
+        title: Annotated[str, Form()],
+        file: Annotated[UploadFile, File()],
+        note: Annotated[str, Form()] = "",
+    ) -> dict:
+        data = await file.read()
+        return {
+            "title": title,
+            "note": note,
+            "filename": file.filename,
+            "content_type": file.content_type,
+            "sha256": hashlib.sha256(data).hexdigest(),
+        }
+
+    @app.get("/whoami")
+    def whoami(credentials: Annotated[HTTPBasicCredentials, Depends(HTTPBasic())]) -> dict:
+        return {"username": credentials.username, "password": credentials.password}
+
+    @app.get("/events")
+    def events(pause_after: int = -1) -> StreamingResponse:
+        async def stream() -> AsyncIterator[str]:
+            number = 0
+            while True:  # never ends
+                yield f"data: {number}\n\n"
+                number += 1
+                await asyncio.sleep(3600 if number == pause_after else 0.2)
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
 
     return app
 
@@ -259,11 +293,22 @@ def test_expectation_on_a_non_json_body(server: Server) -> None:
         "GET /items/1\n###\nGET /x\nAuth: {{later.response.body.$.t}}\n###\n# @name later\nGET /",
         "GET /items/1\n###\n# @expect 2000\nGET /items/2",
         "GET /items/1\n###\nGTE /items/2",
+        # Found by building each request before any is sent:
+        "POST /echo\n\nx\n###\nGET http://[::1/x",
+        "POST /echo\n\nx\n###\nGET /items/1\nAccept: */*\nX-Name: café\n",
+        "GET /items/1\n###\nGET /items/2\nX-A: {{two_lines}}",
+        "GET /items/1\n###\nPOST /echo\n\n< /surely/not/here.json",
+        "GET /items/1\n###\nPOST /echo\n\n<@nocodec ./body.txt",
+        "GET /items/1\n###\nPOST /echo\nX-N: {{$random.integer(9, 1)}}\n",
+        # ...and, in a request that waits for an earlier response, what does not depend on it:
+        "# @name one\nGET /items/1\n###\nGET /items/{{one.response.body.$.id}}\nX-Name: café",
+        "# @name one\nGET /items/1\n###\nGET http://[::1/{{one.response.body.$.id}}",
+        "# @name one\nGET /items/1\n###\nPOST /x/{{one.response.body.$.id}}\n\n< /surely/not/here.json",
     ],
 )
 def test_malformed_cells_send_nothing(server: Server, cell: str) -> None:
     before = server.hits
-    user_ns: dict = {}
+    user_ns: dict = {"two_lines": "a\nb"}
     with pytest.raises(HttpSyntaxError) as info:
         run_http_cell("", cell, base_url=server.url, user_ns=user_ns)
     # Line 1 is the %%http line, so the cell's lines count from 2.
@@ -271,7 +316,35 @@ def test_malformed_cells_send_nothing(server: Server, cell: str) -> None:
     line = cell.splitlines()[info.value.line_no - 2]
     assert str(info.value).endswith(line.strip())
     assert server.hits == before
-    assert user_ns == {}
+    assert user_ns == {"two_lines": "a\nb"}
+
+
+def test_bad_header_and_url_messages(server: Server) -> None:
+    with pytest.raises(HttpSyntaxError) as info:
+        run(server, "POST /echo\n\nx\n###\nGET /items/1\nX-Name: café\n")
+    assert str(info.value) == (
+        "line 7: header 'X-Name': header values must be ASCII, and 'é' is not: percent-encode it "
+        "(caf%C3%A9) or send it in the body\n    X-Name: café"
+    )
+    with pytest.raises(HttpSyntaxError) as info:
+        run(server, "POST /echo\n\nx\n###\nGET http://[::1/x")
+    assert str(info.value) == "line 6: invalid URL http://[::1/x: Invalid port: ':1'\n    GET http://[::1/x"
+
+
+def test_a_value_from_a_response_is_checked_when_it_arrives(server: Server) -> None:
+    before = server.hits
+    cell = "# @name one\nPOST /echo\n\ncafé\n###\nGET /items/1\nX-Name: {{one.response.body.$.body}}"
+    with pytest.raises(HttpSyntaxError) as info:
+        run(server, cell)
+    assert str(info.value).startswith("line 8: header 'X-Name': header values must be ASCII, and 'é'")
+    assert server.hits == before + 1  # the first request only
+
+
+def test_relative_path_without_a_server_sends_nothing(server: Server) -> None:
+    before = server.hits
+    with pytest.raises(HttpRequestError, match="GET /items/1: no in-kernel server"):
+        run_http_cell("", f"GET {server.url}/items/1\n###\nGET /items/1", base_url=None, user_ns={})
+    assert server.hits == before
 
 
 def test_malformed_error_points_at_the_cell_line(server: Server) -> None:
@@ -403,3 +476,212 @@ def test_the_magic_in_a_real_kernel(kernel) -> None:
         "PATCH, DELETE, HEAD, OPTIONS, ...)\n    GTE /items/4"
     )
     assert kernel.value("_http.json()['id']") == 2  # nothing was sent
+
+
+# ---------------------------------------------------------------- multipart, handlers, auth
+
+
+def multipart_cell(path: Path, note_line: str = "") -> str:
+    return (
+        "POST /upload\n"
+        "Content-Type: multipart/form-data; boundary=WebAppBoundary\n"
+        "\n"
+        "--WebAppBoundary\n"
+        'Content-Disposition: form-data; name="title"\n'
+        "\n"
+        "Holiday {{year}}\n"
+        f"{note_line}"
+        "--WebAppBoundary\n"
+        'Content-Disposition: form-data; name="file"; filename="photo.png"\n'
+        "Content-Type: image/png\n"
+        "\n"
+        f"< {path}\n"
+        "--WebAppBoundary--\n"
+    )
+
+
+def test_multipart_form_with_a_file(server: Server, tmp_path: Path) -> None:
+    # Bytes that are not UTF-8, with CR/LF inside and at the end, come through unchanged.
+    data = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) + b"\r\n"
+    (tmp_path / "photo.png").write_bytes(data)
+    result, _ = run(server, multipart_cell(tmp_path / "photo.png"), year=2024)
+    assert result.status_code == 200, result.text
+    assert result.json() == {
+        "title": "Holiday 2024",
+        "note": "",
+        "filename": "photo.png",
+        "content_type": "image/png",
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    sent = result.request.content
+    assert b"\r\n\r\nHoliday 2024\r\n--WebAppBoundary\r\n" in sent
+    assert sent.endswith(b"\r\n--WebAppBoundary--")
+
+
+def test_multipart_part_from_a_file_with_variables(server: Server, tmp_path: Path) -> None:
+    (tmp_path / "note.txt").write_text("written by {{user}}")
+    (tmp_path / "photo.png").write_bytes(b"png")
+    note = f'--WebAppBoundary\nContent-Disposition: form-data; name="note"\n\n<@ {tmp_path / "note.txt"}\n'
+    result, _ = run(server, multipart_cell(tmp_path / "photo.png", note), year=1, user="alice")
+    assert result.json()["note"] == "written by alice"
+
+
+def test_a_missing_part_file_is_reported_before_sending(server: Server) -> None:
+    before = server.hits
+    with pytest.raises(HttpSyntaxError, match="line 13: cannot read the file: No such file"):
+        run(server, multipart_cell(Path("/surely/not/here.png")), year=1)
+    assert server.hits == before
+
+
+def test_handlers_are_not_sent_and_noted_once(server: Server, capsys) -> None:
+    cell = (
+        "POST /echo\n"
+        "Content-Type: application/json\n"
+        "\n"
+        '{"name": "pen"}\n'
+        "\n"
+        "> {%\n"
+        '    client.global.set("id", response.body.id);\n'
+        "%}\n"
+        "###\n"
+        "POST /echo\n"
+        "\n"
+        "plain\n"
+        "> ./after.js\n"
+    )
+    result, _ = run(server, cell)
+    assert [r.json()["body"] for r in result] == ['{"name": "pen"}', "plain"]
+    printed = capsys.readouterr().out
+    assert printed.count("note: ") == 1
+    assert printed.startswith("note: lines 7, 14: JavaScript handlers ('> {% ... %}', '> file.js'")
+    assert "{{login.response.body.$.token}}" in printed
+
+
+def test_saving_the_response_body(server: Server, tmp_path: Path) -> None:
+    out = tmp_path / "out" / "item.json"
+    cell = f"GET /items/1\n\n>> {out}\n###\nGET /items/2\n\n>> {out}\n###\nGET /items/3\n\n>>! {out}"
+    result, _ = run(server, cell)
+    assert json.loads(out.read_text())["id"] == 3  # >>! overwrote the first
+    assert json.loads((tmp_path / "out" / "item-1.json").read_text())["id"] == 2  # >> kept it
+    assert [e.notes for e in result.exchanges] == [
+        (f"saved the response body to {out}",),
+        (f"saved the response body to {out.with_name('item-1.json')}",),
+        (f"saved the response body to {out}",),
+    ]
+    assert f"note: saved the response body to {out}" in repr(result)
+
+
+@pytest.mark.parametrize(
+    ("value", "username", "password"),
+    [
+        ("Basic alice secret", "alice", "secret"),
+        ("Basic alice:secret", "alice", "secret"),
+        ("basic alice my secret", "alice", "my secret"),
+        ("Basic alice:pass:word", "alice", "pass:word"),
+        ("Basic {{user}} {{password}}", "alice", "s3cr3t"),
+        ("Basic " + base64.b64encode(b"bob:x").decode(), "bob", "x"),  # already encoded: as is
+    ],
+)
+def test_basic_authorization_is_encoded(server: Server, value: str, username: str, password: str) -> None:
+    result, _ = run(server, f"GET /whoami\nAuthorization: {value}", user="alice", password="s3cr3t")
+    assert result.json() == {"username": username, "password": password}
+
+
+def test_other_authorization_schemes_are_sent_as_written(server: Server) -> None:
+    result, _ = run(server, "GET /users/me\nAuthorization: Bearer tok-alice")
+    assert result.request.headers["authorization"] == "Bearer tok-alice"
+    assert result.json()["name"] == "alice"
+
+
+# ---------------------------------------------------------------- across cells, streams
+
+
+def test_file_variables_carry_over_to_later_cells(server: Server) -> None:
+    user_ns: dict = {}
+
+    def cell(text: str, line: str = ""):
+        return run_http_cell(line, text, base_url=server.url, user_ns=user_ns)
+
+    assert cell("# settings for the cells below\n@item = 3\n@path = /items/{{item}}") is None
+    assert cell("GET {{path}}").json()["id"] == 3
+    assert cell("@item = 4\nGET {{path}}").json()["id"] == 4  # redefined; {{path}} follows
+    assert cell("GET {{path}}").json()["id"] == 4
+    with pytest.raises(HttpVariableError, match="undefined variable 'path'"):
+        run_http_cell("", "GET {{path}}", base_url=server.url, user_ns={})  # another kernel
+    with pytest.raises(HttpUsageError, match="--expect needs a request"):
+        cell("@item = 5", "--expect 200")
+
+
+def test_a_cell_that_fails_its_checks_defines_nothing(server: Server) -> None:
+    user_ns: dict = {}
+    with pytest.raises(HttpVariableError):
+        run_http_cell("", "@item = 7\nGET /items/{{item}}/{{nope}}", base_url=server.url, user_ns=user_ns)
+    with pytest.raises(HttpVariableError, match="undefined variable 'item'"):
+        run_http_cell("", "GET /items/{{item}}", base_url=server.url, user_ns=user_ns)
+
+
+def test_an_error_in_a_carried_variable_says_where_it_came_from(server: Server) -> None:
+    user_ns: dict = {}
+    run_http_cell("", "@broken = {{nope}}", base_url=server.url, user_ns=user_ns)
+    with pytest.raises(HttpVariableError) as info:
+        run_http_cell("", "GET /items/{{broken}}", base_url=server.url, user_ns=user_ns)
+    assert info.value.line_no is None
+    assert "(in a variable defined in an earlier %%http cell)\n    @broken = {{nope}}" in str(info.value)
+
+
+def test_a_stream_that_never_ends_is_cut_off(server: Server) -> None:
+    user_ns: dict = {}
+    started = time.monotonic()
+    result = run_http_cell(
+        "--timeout 1.5", "# @name events\nGET /events", base_url=server.url, user_ns=user_ns
+    )
+    assert time.monotonic() - started < 4
+    assert result.status_code == 200
+    assert result.text.startswith("data: 0\n\ndata: 1\n\n")
+    (note,) = result.exchanges[0].notes
+    assert note.startswith("cut off after 1.5 s with the body still arriving: showing the ")
+    assert note.endswith(" bytes received (--timeout SECONDS waits longer)")
+    assert f"note: {note}" in repr(result) and "cut off after 1.5 s" in result._repr_html_()
+    # What arrived is usable, here and in later cells.
+    again = run_http_cell(
+        "", "POST /echo\n\n{{events.response.body.*}}", base_url=server.url, user_ns=user_ns
+    )
+    assert again.json()["body"].startswith("data: 0\n\ndata: 1\n\n")
+
+
+def test_a_stream_that_pauses_is_cut_off_at_the_deadline(server: Server) -> None:
+    # Five events 0.2 s apart, then silence: the deadline ends it, not a read timeout that
+    # would come a whole --timeout after the last chunk (0.8 + 2 s).
+    started = time.monotonic()
+    result, _ = run(server, "GET /events?pause_after=5", "--timeout 2")
+    took = time.monotonic() - started
+    assert result.text == "".join(f"data: {number}\n\n" for number in range(5))
+    assert result.exchanges[0].notes[0].startswith("cut off after 2 s")
+    assert 1.9 < took < 2.5
+
+
+def test_a_request_may_set_its_own_timeout(server: Server) -> None:
+    started = time.monotonic()
+    result, _ = run(server, "# @timeout 800 ms\nGET /events\n###\nGET /items/1", "--timeout 30")
+    assert time.monotonic() - started < 3
+    assert result[0].text.startswith("data: 0") and result.exchanges[0].notes[0].startswith(
+        "cut off after 0.8 s"
+    )
+    with pytest.raises(HttpRequestError, match=r"/slow: no response within 0.2 s"):
+        run(server, "# @timeout 0.2\nGET /slow")
+
+
+def test_a_body_that_ends_in_time_has_no_note(server: Server) -> None:
+    result, _ = run(server, "GET /items/1", "--timeout 5")
+    assert result.exchanges[0].notes == ()
+    assert "note:" not in repr(result)
+
+
+def test_carried_variables_and_notes_in_an_ipython_shell(shell, capsys) -> None:
+    shell.ok(
+        "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/items/{i}')\ndef item(i: int):\n    return {'id': i}"
+    )
+    shell.ok("%%http\n@item = 8")
+    result = shell.ok("%%http -o got\nGET /items/{{item}}\n\n> {% client.log(1) %}")
+    assert shell.ns["got"].json() == {"id": 8} and result.result is shell.ns["got"]
+    assert "note: line 4: JavaScript handlers" in capsys.readouterr().out
