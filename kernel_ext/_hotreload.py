@@ -27,6 +27,7 @@ from ._boundnames import CellCode
 from ._overrides import ChainedOverrides
 from ._routeindex import RouteIndex
 from ._routes import (
+    dependency_calls,
     endpoint_name,
     middleware_key,
     rebuild,
@@ -398,15 +399,9 @@ class HotReloader:
 
     def _count_dependencies(self, route: BaseRoute, delta: int) -> None:
         """Keep count of the live routes that use each dependency (their whole Depends tree)."""
-        stack = [getattr(route, "dependant", None)]
-        while stack:
-            dependant = stack.pop()
-            if dependant is None:
-                continue
-            for sub in dependant.dependencies:
-                if sub.call is not None:
-                    self._dependency_users[id(sub.call)] = self._dependency_users.get(id(sub.call), 0) + delta
-                stack.append(sub)
+        users = self._dependency_users
+        for call in dependency_calls(route):
+            users[id(call)] = users.get(id(call), 0) + delta
 
     def _drop_previous(self, previous: CellRecord, record: CellRecord) -> int:
         """A re-run cell no longer registers something: take it away (e.g. /a edited to /b)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import types
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterator
 from typing import Any
 
 from fastapi.routing import APIRoute, APIWebSocketRoute
@@ -90,6 +90,19 @@ def route_mentions(route: BaseRoute, stale: set[int]) -> bool:
     return False
 
 
+def dependency_calls(route: BaseRoute) -> Iterator[Any]:
+    """Every callable in the route's `Depends` tree (sub-dependencies too), once per use."""
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        for sub in dependant.dependencies:
+            if sub.call is not None:
+                yield sub.call
+            stack.append(sub)
+
+
 def repoint_sub_dependencies(route: BaseRoute, mapping: TypeMap, repointed: set[int]) -> bool:
     """Point the dependencies this route uses at the current versions of what *they* depend on.
 
@@ -100,17 +113,10 @@ def repoint_sub_dependencies(route: BaseRoute, mapping: TypeMap, repointed: set[
     """
     stale = set(mapping)
     found = False
-    stack = [getattr(route, "dependant", None)]
-    while stack:
-        dependant = stack.pop()
-        if dependant is None:
-            continue
-        for sub in dependant.dependencies:
-            call = sub.call
-            if call is not None and (id(call) in repointed or _repoint(call, mapping, stale)):
-                repointed.add(id(call))
-                found = True
-            stack.append(sub)
+    for call in dependency_calls(route):
+        if id(call) in repointed or _repoint(call, mapping, stale):
+            repointed.add(id(call))
+            found = True
     return found
 
 
