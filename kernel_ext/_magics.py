@@ -153,11 +153,17 @@ The cell, in the .http format of VS Code REST Client and JetBrains HTTP client:
     GET /users/me
     Authorization: Bearer {{login.response.body.$.access_token}}
 
-A named response gives {{NAME.response.body.$.path}}, {{NAME.response.headers.H}}; named
-responses stay available to later %%http cells. System variables: {{$uuid}}, {{$timestamp}},
-{{$randomInt 1 10}}, {{$processEnv NAME}}. The whole cell is checked before anything is sent: a
-malformed block fails the cell naming its line. The result (-o, default _http) behaves like the
-last response (.status_code, .json(), .headers) with .responses, [i] and ["name"].
+A named response gives {{NAME.response.body.$.path}}, {{NAME.response.headers.H}}. Named
+responses and @variables stay available to later %%http cells (a later cell may redefine them).
+System variables: {{$uuid}}, {{$random.uuid}}, {{$timestamp}}, {{$datetime iso8601}},
+{{$randomInt 1 10}}, {{$processEnv NAME}}, {{$dotenv NAME}}, and the rest of REST Client's and
+JetBrains'. `Authorization: Basic user pass` is base64-encoded for you. Multipart bodies may
+include files with `< ./path`. `>> file` saves a response body; `# @timeout 5` limits one request
+(--timeout limits each, body included: a stream is cut off and shown as far as it got).
+JavaScript response handlers (`> {% ... %}`) are not run. The whole cell is checked before
+anything is sent: a malformed block fails the cell naming its line. The result (-o, default
+_http) behaves like the last response (.status_code, .json(), .headers) with .responses, [i] and
+["name"].
 """
 
 
