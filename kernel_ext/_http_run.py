@@ -48,11 +48,11 @@ from kernel_ext._http_file import (
     HttpFile,
     HttpRequestSpec,
     HttpSyntaxError,
-    Resolver,
     Template,
     body_include,
     parse_http,
 )
+from kernel_ext._http_vars import Resolver
 
 DEFAULT_OUTPUT = "_http"
 DEFAULT_TIMEOUT = 30.0
