@@ -132,3 +132,15 @@ def test_oauth2_notebook_refuses_missing_forged_and_expired_tokens(
     time.sleep(2.5)
     assert me(short).status_code == 401
     assert key not in kernel.value("__import__('kernel_ext')._session.current_session().request_log.text()")
+
+
+def test_a_rebound_domain_cannot_read_the_api() -> None:
+    # DNS rebinding: a page on attacker.example re-points its name at 127.0.0.1, and the
+    # browser then sends our port requests with the attacker's name in Host.
+    with kernel_with_app() as (_kernel, url):
+        port = url.rsplit(":", 1)[1]
+        refused = httpx.get(url + "/openapi.json", headers={"Host": f"attacker.example:{port}"}, timeout=10)
+        assert refused.status_code == 400 and "paths" not in refused.text
+        assert "DNS rebinding" in refused.text
+        allowed = httpx.get(url + "/openapi.json", headers={"Host": f"localhost:{port}"}, timeout=10)
+        assert allowed.status_code == 200 and "paths" in allowed.json()
