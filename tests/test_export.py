@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -124,7 +126,7 @@ def test_settings_stay_environment_driven_and_env_files_are_never_copied(tmp_pat
     assert "tok-123" not in written and "do-not-copy" not in written
     assert not (tmp_path / "out" / ".env").exists()
     assert (tmp_path / "out" / ".env.example").read_text().splitlines()[1:] == ["API_TOKEN=", "REGION="]
-    assert "API_TOKEN = os.environ['API_TOKEN']" in (tmp_path / "out/app/main.py").read_text()
+    assert "API_TOKEN = require_env('API_TOKEN')" in (tmp_path / "out/app/main.py").read_text()
 
 
 def test_a_non_empty_directory_needs_force(tmp_path: Path) -> None:
@@ -132,12 +134,40 @@ def test_a_non_empty_directory_needs_force(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match=r"is not empty; pass --force \(force=True\)"):
         export_cells([APP], tmp_path)
     assert not (tmp_path / "app").exists()
-    (tmp_path / "app" / "routers").mkdir(parents=True)
-    (tmp_path / "app" / "routers" / "stale.py").write_text("")
     export_cells([APP], tmp_path, force=True)
     assert (tmp_path / "keep.txt").read_text() == "mine"
-    assert not (tmp_path / "app" / "routers" / "stale.py").exists()
     assert (tmp_path / "app" / "main.py").exists()
+
+
+def test_force_removes_what_the_previous_export_wrote_and_nothing_else(tmp_path: Path) -> None:
+    with_secret = APP + "\nAPI_TOKEN = 'tok-123'\n\n@app.get('/t')\ndef t():\n    return bool(API_TOKEN)"
+    export_cells([with_secret], tmp_path)
+    assert (tmp_path / ".env.example").exists() and (tmp_path / "app" / "_env.py").exists()
+    (tmp_path / "app" / "mine.py").write_text("# written by hand")
+    (tmp_path / "notes.md").write_text("mine")
+    result = export_cells(
+        [APP.replace("class Item", "class Thing").replace("Item", "Thing")], tmp_path, force=True
+    )
+    assert not (tmp_path / ".env.example").exists()  # stale: the new export reads no environment
+    assert not (tmp_path / "app" / "_env.py").exists()
+    assert not (tmp_path / "app" / "models" / "item.py").exists()
+    assert (tmp_path / "app" / "models" / "thing.py").exists()
+    assert (tmp_path / "app" / "mine.py").read_text() == "# written by hand"
+    assert (tmp_path / "notes.md").read_text() == "mine"
+    manifest = json.loads((tmp_path / ".kernel_ext-export.json").read_text())
+    assert manifest["files"] == sorted(result.files)
+
+
+def test_a_manifest_never_reaches_outside_the_directory(tmp_path: Path) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep")
+    out = tmp_path / "out"
+    export_cells([APP], out)
+    manifest = {"files": ["../outside.txt", str(outside), "app/main.py"]}
+    (out / ".kernel_ext-export.json").write_text(json.dumps(manifest))
+    export_cells([APP], out, force=True)
+    assert outside.read_text() == "keep"
+    assert (out / "app" / "main.py").exists()
 
 
 def test_cli_exports_and_prints_what_it_wrote(tmp_path: Path) -> None:
@@ -208,3 +238,130 @@ def test_two_secrets_for_one_environment_variable_are_refused(tmp_path: Path) ->
         r"would both be read from PASSWORD",
     ):
         export_cells(cells, tmp_path)
+
+
+def test_imports_inside_functions_are_required(tmp_path: Path) -> None:
+    cells = [
+        "from fastapi import FastAPI\napp = FastAPI()\n\n@app.get('/a')\ndef a():\n"
+        "    import jwt\n    from yaml import safe_load\n    return safe_load('x: 1')"
+    ]
+    result = export_cells(cells, tmp_path)
+    from importlib.metadata import version
+
+    assert f"PyJWT=={version('PyJWT')}" in result.requirements
+    assert f"PyYAML=={version('PyYAML')}" in result.requirements
+
+
+STATIC = (
+    "from fastapi import FastAPI\nfrom fastapi.staticfiles import StaticFiles\n"
+    "from fastapi.templating import Jinja2Templates\napp = FastAPI()\n"
+    "app.mount('/static', StaticFiles(directory='static'), name='static')\n"
+    "templates = Jinja2Templates(directory='templates')\n\n"
+    "@app.get('/page')\ndef page():\n    return templates.env.list_templates()"
+)
+
+
+def test_static_and_template_directories_are_copied(tmp_path: Path) -> None:
+    (tmp_path / "nb" / "static" / "css").mkdir(parents=True)
+    (tmp_path / "nb" / "static" / "css" / "site.css").write_text("body {}")
+    (tmp_path / "nb" / "templates").mkdir()
+    (tmp_path / "nb" / "templates" / "page.html").write_text("<p>{{ x }}</p>")
+    (tmp_path / "nb" / "static" / ".env").write_text("SECRET=x")
+    notebook = write_notebook(tmp_path / "nb" / "site.ipynb", [STATIC])
+    result = export_notebook(notebook, tmp_path / "out")
+    out = tmp_path / "out"
+    assert result.directories == ("static", "templates")
+    assert (out / "static" / "css" / "site.css").read_text() == "body {}"
+    assert (out / "templates" / "page.html").exists() and not (out / "static" / ".env").exists()
+    dockerfile = (out / "Dockerfile").read_text()
+    assert "COPY --chown=app static ./static\nCOPY --chown=app templates ./templates\n" in dockerfile
+    check = "import app.main\nprint(app.main.page())"
+    imported = run([sys.executable, "-c", check], out)
+    assert imported.stdout.strip() == "['page.html']", imported.stderr
+    # Copied files are the export's own: a later --force export without them removes them,
+    # and leaves a file someone added.
+    (out / "static" / "mine.css").write_text("mine")
+    export_cells([APP], out, force=True)
+    assert not (out / "static" / "css").exists() and not (out / "templates").exists()
+    assert (out / "static" / "mine.css").read_text() == "mine"
+
+
+def test_a_missing_static_directory_fails_naming_the_cell(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "site.ipynb", [STATIC])
+    with pytest.raises(ExportError) as caught:
+        export_notebook(notebook, tmp_path / "out")
+    assert str(caught.value).startswith(
+        "cell 2 (`from fastapi import FastAPI`): StaticFiles serves files from the directory 'static', "
+        "which does not exist next to the notebook"
+    )
+    assert not (tmp_path / "out").exists()
+
+
+SECRET_IN_A_ROUTE = (
+    "from fastapi import FastAPI, Header, HTTPException\napp = FastAPI()\n\n"
+    "@app.get('/items')\ndef items(x_token: str = Header()):\n"
+    "    if x_token != 'fake-super-secret-token':\n        raise HTTPException(400)\n    return []"
+)
+
+
+def test_a_missing_secret_stops_the_app_at_import(tmp_path: Path) -> None:
+    export_cells([SECRET_IN_A_ROUTE], tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "X_TOKEN"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import app.main"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0
+    assert done.stderr.strip().splitlines()[-1] == (
+        "RuntimeError: the environment variable X_TOKEN is not set; the app needs it to start "
+        "(.env.example lists every variable it reads)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import app.main"],
+        cwd=tmp_path,
+        env={**env, "X_TOKEN": "fake-super-secret-token"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / ".env.example").read_text().splitlines()[1:] == ["X_TOKEN="]
+
+
+def test_a_generated_secret_key_is_required_and_the_readme_says_why(tmp_path: Path) -> None:
+    cells = [
+        "import os, secrets\nfrom fastapi import FastAPI\napp = FastAPI()\n"
+        "SECRET_KEY = os.environ.get('SECRET_KEY') or secrets.token_hex(32)\n\n"
+        "@app.get('/k')\ndef k():\n    return len(SECRET_KEY)"
+    ]
+    result = export_cells(cells, tmp_path)
+    assert "SECRET_KEY = require_env('SECRET_KEY')" in (tmp_path / "app" / "main.py").read_text()
+    readme = " ".join((tmp_path / "README.md").read_text().split())
+    assert "`SECRET_KEY` had a default generated per process in the notebook" in readme
+    assert "a token signed by one worker or replica would be refused by another" in readme
+    assert "SECRET_KEY: had a per-process generated default" in result.summary()
+
+
+STATEFUL = (
+    "from fastapi import FastAPI\napp = FastAPI()\nitems: dict[int, str] = {}\n\n"
+    "@app.post('/items/{i}')\ndef put(i: int, name: str):\n    items[i] = name\n\n"
+    "@app.get('/items')\ndef all_items():\n    return items"
+)
+
+
+def test_state_in_process_memory_means_one_worker_and_says_so(tmp_path: Path) -> None:
+    result = export_cells([STATEFUL], tmp_path)
+    assert (result.workers, result.state) == (1, ("`items`, a dict",))
+    assert '"-w", "1"' in (tmp_path / "Dockerfile").read_text()
+    assert 'os.environ.get("WEB_CONCURRENCY", "1")' in (tmp_path / "gunicorn.conf.py").read_text()
+    readme = " ".join((tmp_path / "README.md").read_text().split())
+    assert "gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w 1" in readme
+    assert "The app keeps state in the memory of its process: `items`, a dict. Each gunicorn worker" in readme
+    summary = result.summary()
+    assert "note: The app keeps state in the memory of its process" in summary
+    assert summary.endswith("-w 1 --bind 0.0.0.0:8000")
+
+
+def test_a_stateless_app_keeps_two_workers(tmp_path: Path) -> None:
+    result = export_cells([APP], tmp_path)
+    assert (result.workers, result.state) == (2, ())
+    assert '"-w", "2"' in (tmp_path / "Dockerfile").read_text()
+    assert "each request may go to either worker" in " ".join((tmp_path / "README.md").read_text().split())

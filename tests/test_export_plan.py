@@ -69,6 +69,75 @@ def test_a_cell_that_defines_and_probes_keeps_only_the_definition() -> None:
     assert body(result) == ["app = FastAPI()", "@app.get('/')"]
 
 
+def test_what_a_probe_cell_does_stays_in_the_notebook() -> None:
+    """A cell that tries the live app: its calls and in-place changes are not exported."""
+    result = plan(
+        SETUP,
+        CLIENT,
+        APP + "\nimport threading, logging\nfrom pathlib import Path\nLOG_FILE = Path('log.txt')\n"
+        "logger = logging.getLogger('app')\nevents = []\nrelease = threading.Event()",
+        "@app.post('/slow')\ndef slow():\n    release.wait(1)\n    events.append('slow')\n"
+        "    logger.info('slow')\n    return LOG_FILE.read_text()",
+        "r = client.post('/slow')\nassert r.status_code == 200\nrelease.set()\nLOG_FILE.write_text('')",
+        "events.clear()\nkernel_ext.restart()\nassert events == []",
+        "logger.warning('from a cell')\nfor n in range(2):\n    client.get('/')",
+    )
+    assert body(result) == [
+        "app = FastAPI()",
+        "LOG_FILE = Path('log.txt')",
+        "logger = logging.getLogger('app')",
+        "events = []",
+        "release = threading.Event()",
+        "@app.post('/slow')",
+    ]
+    assert reasons(result)["cell 5"] == "a probe: it uses client"
+    assert reasons(result)["cell 6"] == "a probe: the cell also uses kernel_ext"
+    assert reasons(result)["cell 7"] == "a probe: the cell also uses client"
+
+
+def test_definitions_in_a_probe_cell_are_kept_when_the_app_needs_them() -> None:
+    """A live edit next to a probe (`before = ex.values` then a new route) is still the app."""
+    result = plan(
+        CLIENT,
+        APP + "\n\n@app.get('/v')\ndef v():\n    return 1",
+        "before = client.get('/v').json()\nLIMIT = 2\n\n@app.get('/v')\ndef v():\n    return LIMIT\n\n"
+        "app.include_router(router)\nseed()",
+        "from fastapi import APIRouter\nrouter = APIRouter()\n\ndef seed():\n    pass",
+    )
+    assert body(result) == [
+        "app = FastAPI()",
+        "@app.get('/v')",  # the latest version, in the place of the first
+        "LIMIT = 2",
+        "router = APIRouter()",
+        "app.include_router(router)",
+    ]
+
+
+def test_a_cell_that_only_asserts_keeps_what_it_builds() -> None:
+    """A sanity check next to the code it checks is not a probe of the live app."""
+    result = plan(
+        APP + "\nfrom sqlalchemy import create_engine, inspect\nengine = create_engine('sqlite:///./a.db')\n"
+        "if engine.dialect.name == 'postgresql':\n    engine = create_engine('postgresql+psycopg://')\n"
+        "assert engine.dialect.name == 'sqlite'",
+        "from sqlalchemy.orm import DeclarativeBase\nclass Base(DeclarativeBase):\n    pass",
+        "Base.metadata.create_all(engine)\nassert inspect(engine).has_table('users')",
+        "@app.get('/n')\ndef n():\n    return [engine.url.database, Base.metadata.tables]",
+    )
+    assert "Base.metadata.create_all(engine)" in body(result)
+    assert "if engine.dialect.name == 'postgresql':" in body(result)
+    assert not any(line.startswith("assert") for line in body(result))
+
+
+def test_a_probe_cell_marked_export_is_exported_whole() -> None:
+    cells = [
+        APP + "\nimport threading\nrelease = threading.Event()\n\n@app.get('/w')\ndef w():\n"
+        "    return release.wait(0)",
+        "release.set()\nimport httpx\nhttpx.get('http://127.0.0.1:8000/w')",
+    ]
+    assert "release.set()" not in body(plan(*cells))
+    assert "release.set()" in body(plan(cells[0], "# kernel_ext: export\n" + cells[1]))
+
+
 def test_unused_imports_are_pruned() -> None:
     result = plan("import json, os\nfrom fastapi import FastAPI, Query\n\napp = FastAPI()")
     assert code(result).splitlines()[0] == "from fastapi import FastAPI, Query"

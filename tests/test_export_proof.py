@@ -1,10 +1,12 @@
-"""The proof: every notebook that builds an app, exported and served by gunicorn with two
-uvicorn workers, answers the notebook's own requests as the notebook's server did.
+"""The proof: every notebook that builds an app, exported and served by gunicorn with the
+worker count the export chose (two uvicorn workers, one for an app that keeps state in process
+memory), answers the notebook's own requests and WebSocket exchanges as the notebook's server did.
 
 How (kernel_ext/_export/_replay.py): the notebook runs under nbclient in a real kernel with a
-recorder cell injected first (it wraps httpx's transports) and a cell injected last that
-replays the requests against the notebook's final app. The export then serves under gunicorn,
-gets the same requests in the same order, and its statuses and bodies are compared.
+recorder cell injected first (it wraps httpx's transports and websockets' sync client) and a
+cell injected last that replays everything against the notebook's final app. The export then
+serves under gunicorn, gets the same requests in the same order, each HTTP request on a fresh
+connection, and its statuses, bodies and WebSocket messages are compared.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ def check(notebook: Path, workdir: Path) -> None:
     proof = prove(notebook, workdir, env=ENV)
     assert not proof.problems, "\n".join(proof.problems)
     assert proof.recording.openapi is not None or proof.compared > 0
+    if proof.workers == 2 and proof.compared >= 8:
+        # A stateless claim is tested across both workers, not on one keep-alive connection.
+        assert proof.workers_seen == 2, "every replayed request went to the same worker"
     # Plain Python imports it: no IPython, no kernel_ext.
     check = "import sys, app.main\nprint(sorted({'IPython', 'kernel_ext', 'ipykernel'} & set(sys.modules)))"
     done = subprocess.run(
@@ -129,3 +134,27 @@ def test_a_difference_is_reported(tmp_path: Path) -> None:
     notebook = write_notebook(tmp_path / "nb" / "differs.ipynb", cells)
     proof = prove(notebook, tmp_path / "work", env=ENV)
     assert proof.problems == ["GET /v: notebook 200 '2', gunicorn 200 '1'"]
+
+
+STORE = [
+    LOAD,
+    CLIENT,
+    "from fastapi import FastAPI, HTTPException\napp = FastAPI()\nnames: dict[int, str] = {}\n\n"
+    "@app.put('/names/{k}')\ndef put(k: int, name: str):\n    names[k] = name\n\n"
+    "@app.get('/names/{k}')\ndef get(k: int):\n    if k not in names:\n        raise HTTPException(404)\n"
+    "    return names[k]",
+    "for k in range(12):\n    assert client.put(f'/names/{k}', params={'name': 'n'}).status_code == 200\n"
+    "    assert client.get(f'/names/{k}').json() == 'n'",
+]
+
+
+def test_state_in_process_memory_runs_one_worker_and_two_would_fail(tmp_path: Path) -> None:
+    """The export chose one worker for this app; the proof shows why two would not do."""
+    (tmp_path / "nb").mkdir()
+    notebook = write_notebook(tmp_path / "nb" / "store.ipynb", STORE)
+    proof = prove(notebook, tmp_path / "one", env=ENV)
+    assert (proof.workers, proof.problems) == (1, [])
+    two = prove(notebook, tmp_path / "two", env=ENV, workers=2)
+    assert two.workers_seen == 2, "every replayed request went to the same worker"
+    # A name stored through one worker is missing on the other.
+    assert two.problems and all(p.startswith("GET /names/") for p in two.problems), two.problems

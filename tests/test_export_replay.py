@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from kernel_ext._export._replay import Answer, Exchange, Recording, compare
+from kernel_ext._export._replay import Answer, Exchange, Recording, WsExchange, _ws_answer, compare
+from kernel_ext._export._replay_ws import WsEvent, event_record
 
 JSON = [("content-type", "application/json")]
 
@@ -68,3 +70,44 @@ def test_two_live_versions_of_a_notebook_class_count_as_one_schema() -> None:
     kernel = {"components": {"schemas": {"__main____Item__1": {}, "__main____Item__2": {}, "Order": {}}}}
     exported = {"components": {"schemas": {"Item": {}, "Order": {}}}}
     assert _schema_outline(kernel) == _schema_outline(exported)
+
+
+def ws_check(before: tuple[int, bytes], after: tuple[int, bytes] | None, got: tuple[int, bytes]) -> list[str]:
+    event = WsEvent(3, 1, "recv", "/ws/1")
+    exchange = WsExchange(event, _ws_answer(before), _ws_answer(after) if after else None)
+    return compare(Recording([], websockets=[exchange]), {3: _ws_answer(got)}, "", None)
+
+
+def test_a_websocket_message_must_be_one_the_notebook_received() -> None:
+    hello = (1, b"Client #1 says: Hello")
+    assert ws_check(hello, hello, hello) == []
+    assert ws_check(hello, hello, (0, b"nothing arrived")) == [
+        "WS /ws/1 (connection 1) message received: notebook 'Client #1 says: Hello', gunicorn nothing arrived"
+    ]
+    echo = (1, b"You wrote: Hello")  # the route was edited later in the notebook
+    assert ws_check(hello, echo, echo) == [] and ws_check(hello, echo, hello) == []
+    assert ws_check(hello, echo, (1, b"other")) != []
+
+
+def test_a_recording_reads_websocket_events_in_sequence(tmp_path: Path) -> None:
+    records = [
+        WsEvent(1, 1, "connect", "/ws/1", [("x-token", "t")], None, 101),
+        WsEvent(2, 1, "send", data="Hello"),
+        WsEvent(4, 1, "recv", data=b"\x00bytes"),
+        WsEvent(5, 1, "close"),
+    ]
+    lines = [json.dumps(event_record(e)) for e in records]
+    lines.insert(
+        2,
+        json.dumps(
+            {"kind": "request", "seq": 3, "method": "GET", "target": "/x", "headers": [], "content": ""}
+        ),
+    )
+    (tmp_path / "r.jsonl").write_text("\n".join(lines) + "\n")
+    recording = Recording.load(tmp_path / "r.jsonl")
+    assert [e.seq for e in recording.events()] == [1, 2, 3, 4, 5]
+    connect, _, received, _ = recording.websockets
+    assert connect.event.headers == [("x-token", "t")] and connect.answer is not None
+    assert connect.answer.status == 101
+    assert received.event.target == "/ws/1" and received.answer is not None
+    assert received.answer.body == b"\x00bytes"

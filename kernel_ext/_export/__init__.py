@@ -10,19 +10,23 @@ The rules (what is exported, what is not, overrides) are in docs/export.md.
 from __future__ import annotations
 
 import ast
+import json
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
 from . import _templates
+from ._assets import Directory, referenced_directories
 from ._cells import Cell, read_notebook
 from ._errors import ExportError
 from ._layout import layout
 from ._plan import CellDecision, Plan, Stmt, import_version, make_plan
 from ._requirements import requirements
-from ._secrets import MovedSecret, protect
+from ._secrets import REQUIRE_ENV, MovedSecret, credential_maps, protect, scrub_comments
+from ._state import per_worker_state
 
 __all__ = [
     "Cell",
@@ -44,6 +48,10 @@ class ExportResult:
     env: tuple[str, ...]
     secrets: tuple[MovedSecret, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    state: tuple[str, ...] = ()  # what each worker would hold in its own memory
+    workers: int = 2
+    directories: tuple[str, ...] = ()  # copied next to app/ (static files, templates)
+    websockets: bool = False  # the app serves WebSocket routes
 
     @property
     def exported(self) -> int:
@@ -52,13 +60,26 @@ class ExportResult:
     def summary(self) -> str:
         lines = [f"Exported {self.exported} of {len(self.cells)} code cells to {self.out_dir}/"]
         lines += [f"  {path}" for path in self.files]
+        lines += [f"  {directory}/ (copied from the notebook's directory)" for directory in self.directories]
         for secret in self.secrets:
-            lines.append(f"  {secret.env}: a literal in {secret.cell}, now read from the environment")
+            if secret.generated:
+                lines.append(
+                    f"  {secret.env}: had a per-process generated default in {secret.cell}; "
+                    "now required from the environment (see README.md)"
+                )
+            else:
+                lines.append(f"  {secret.env}: a literal in {secret.cell}, now read from the environment")
+        if self.state:
+            lines.append(f"note: {_templates.state_warning(self._facts())}")
         lines += [f"warning: {w}" for w in self.warnings]
         lines.append(
-            f"Run it: cd {self.out_dir} && pip install -r requirements.txt && {_templates.GUNICORN_CMD}"
+            f"Run it: cd {self.out_dir} && pip install -r requirements.txt && "
+            f"{_templates.gunicorn_cmd(self.workers)}"
         )
         return "\n".join(lines)
+
+    def _facts(self) -> _templates.Facts:
+        return _templates.Facts("", (), 0, 0, state=self.state, websockets=self.websockets)
 
     def skipped(self) -> list[str]:
         return [f"{c.label} (`{c.first_line}`): {c.reason}" for c in self.cells if not c.exported]
@@ -78,22 +99,31 @@ def export_notebook(
 ) -> ExportResult:
     """Export the app an .ipynb file builds (its code cells in order) into `out_dir`."""
     path = Path(notebook_path)
-    return _export(read_notebook(path), Path(out_dir), force, path.name, app_name)
+    return _export(read_notebook(path), Path(out_dir), force, path.name, app_name, path.parent)
 
 
 def export_cells(
-    cells: Iterable[CellLike], out_dir: str | Path, force: bool = False, app_name: str = "app"
+    cells: Iterable[CellLike],
+    out_dir: str | Path,
+    force: bool = False,
+    app_name: str = "app",
+    base_dir: str | Path | None = None,
 ) -> ExportResult:
-    """Export from cells in execution order: `Cell`s, `(source, tags)` pairs or sources."""
+    """Export from cells in execution order: `Cell`s, `(source, tags)` pairs or sources.
+
+    `base_dir`: where relative directories the app serves (static files, templates) are found;
+    the current directory by default.
+    """
     from ._cells import as_cells
 
-    return _export(as_cells(cells), Path(out_dir), force, "", app_name)
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    return _export(as_cells(cells), Path(out_dir), force, "", app_name, base)
 
 
 def export_session(session: Any, out_dir: str | Path, force: bool = False) -> ExportResult:
     """`%api export DIR`: the cells this kernel has run, with what the session recorded of each
-    run (cell id, whether it raised)."""
-    return _export(history_cells(session), Path(out_dir), force, "", session.app_name)
+    run (cell id, whether it raised). Relative directories resolve against the kernel's cwd."""
+    return _export(history_cells(session), Path(out_dir), force, "", session.app_name, Path.cwd())
 
 
 # --- the kernel's history ----------------------------------------------------------------------
@@ -113,44 +143,51 @@ def history_cells(session: Any) -> list[Cell]:
 # --- the export --------------------------------------------------------------------------------
 
 
-def _export(cells: list[Cell], out_dir: Path, force: bool, source_name: str, app_name: str) -> ExportResult:
+def _export(
+    cells: list[Cell], out_dir: Path, force: bool, source_name: str, app_name: str, base: Path
+) -> ExportResult:
     _check_target(out_dir, force)
     plan = make_plan(cells, app_name)
-    rewritten: dict[int, ast.stmt] = {}
-    moved: list[MovedSecret] = []
-    for stmt in plan.statements:
-        if not stmt.is_import:
-            new, secrets = protect(stmt.node, stmt.cell.name)
-            if new is not None:
-                rewritten[stmt.index] = new
-            moved += secrets
-    moved = _unique(moved)
-    needs_os = {index for index, _ in rewritten.items()}
+    rewritten, constants, moved = _protect(plan)
 
     def render(stmt: Stmt) -> str:
         if stmt.index in rewritten:
             return ast.unparse(rewritten[stmt.index])
-        return source_of(stmt)
+        return scrub_comments(source_of(stmt))
 
-    package = layout(plan, render, needs_os)
+    package = layout(plan, render, constants)
+    directories, directory_warnings = referenced_directories(plan, base)
     modules, names = _imports(plan)
     pins = requirements(modules, names)
     env = _env_names(plan, rewritten, moved)
+    code = [rewritten.get(s.index, s.node) for s in plan.statements]
+    state = per_worker_state(code)
+    workers = 1 if state else 2
+    copied = [d.relative for d in directories]
     files = dict(package)
     files["requirements.txt"] = "\n".join(pins) + "\n"
-    files["Dockerfile"] = _templates.DOCKERFILE
+    files["Dockerfile"] = _templates.dockerfile(workers, copied)
     files[".dockerignore"] = _templates.DOCKERIGNORE
     files["gunicorn.conf.py"] = _templates.gunicorn_conf(
-        any(p.lower().startswith(("sqlalchemy", "sqlmodel")) for p in pins)
+        any(p.lower().startswith(("sqlalchemy", "sqlmodel")) for p in pins), workers
     )
     if env:
         files[".env.example"] = _templates.env_example(env)
-    listing = sorted([*files, "README.md"])
-    exported = sum(c.exported for c in plan.cells)
-    files["README.md"] = _templates.readme(
-        source_name, listing, env, [(s.env, s.cell) for s in moved], exported, len(plan.cells)
+    listing = sorted([*files, "README.md", *(f"{d}/" for d in copied)])
+    facts = _templates.Facts(
+        source=source_name,
+        files=listing,
+        exported=sum(c.exported for c in plan.cells),
+        total=len(plan.cells),
+        env=env,
+        secrets=[(s.env, s.cell) for s in moved if not s.generated],
+        generated=[(s.env, s.cell) for s in moved if s.generated],
+        state=state,
+        websockets=_has_websocket_routes(code),
+        directories=copied,
     )
-    _write(out_dir, files, force)
+    files["README.md"] = _templates.readme(facts)
+    _write(out_dir, files, force, directories)
     return ExportResult(
         out_dir=out_dir,
         files=tuple(sorted(files)),
@@ -158,15 +195,52 @@ def _export(cells: list[Cell], out_dir: Path, force: bool, source_name: str, app
         requirements=tuple(pins),
         env=tuple(env),
         secrets=tuple(moved),
-        warnings=tuple(plan.warnings),
+        warnings=tuple(plan.warnings + directory_warnings),
+        state=tuple(state),
+        workers=workers,
+        directories=tuple(copied),
+        websockets=facts.websockets,
     )
+
+
+def _protect(plan: Plan) -> tuple[dict[int, ast.stmt], dict[int, list[str]], list[MovedSecret]]:
+    """Secrets out of the kept statements: (rewritten statements, constants they read, moved)."""
+    code = [s.node for s in plan.statements]
+    maps = credential_maps(code)
+    taken = frozenset(name for s in plan.statements for name in s.names.binds)
+    rewritten: dict[int, ast.stmt] = {}
+    constants: dict[int, list[str]] = {}
+    moved: list[MovedSecret] = []
+    for stmt in plan.statements:
+        if stmt.is_import:
+            continue
+        result = protect(stmt.node, stmt.cell.name, maps, taken)
+        if result.stmt is not None:
+            rewritten[stmt.index] = result.stmt
+        if result.constants:
+            constants[stmt.index] = [c.line() for c in result.constants]
+        moved += result.moved
+    return rewritten, constants, _unique(moved)
+
+
+def _has_websocket_routes(code: Sequence[ast.stmt]) -> bool:
+    for stmt in code:
+        for node in ast.walk(stmt):
+            if isinstance(node, ast.Attribute) and node.attr in (
+                "websocket",
+                "websocket_route",
+                "add_api_websocket_route",
+                "add_websocket_route",
+            ):
+                return True
+    return False
 
 
 def _unique(moved: list[MovedSecret]) -> list[MovedSecret]:
     seen: dict[str, MovedSecret] = {}
     for secret in moved:
         other = seen.setdefault(secret.env, secret)
-        if other.value != secret.value:
+        if other.value != secret.value and not (other.generated or secret.generated):
             raise ExportError(
                 f"{secret.cell} and {other.cell} hold different secrets that would both be read "
                 f"from {secret.env}; give them distinct names read from the environment."
@@ -196,21 +270,33 @@ def source_of(stmt: Stmt) -> str:
 
 
 def _imports(plan: Plan) -> tuple[set[str], set[str]]:
+    """Top-level modules and imported names the exported code needs, with the imports made
+    inside function bodies (a route's `import jwt` runs on its first request)."""
     modules: set[str] = set()
     names: set[str] = set()
     for stmt in plan.statements:
         node = stmt.node
-        if not isinstance(node, ast.Import | ast.ImportFrom):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*" and import_version(node, alias) not in plan.needed:
+                    continue
+                _add_import(node, alias, modules, names)
             continue
-        for alias in node.names:
-            if alias.name != "*" and import_version(node, alias) not in plan.needed:
-                continue
-            if isinstance(node, ast.Import):
-                modules.add(alias.name.split(".")[0])
-            elif node.level == 0 and node.module:
-                modules.add(node.module.split(".")[0])
-                names.add(alias.name)
+        for inner in ast.walk(node):
+            if isinstance(inner, ast.Import | ast.ImportFrom):
+                for alias in inner.names:
+                    _add_import(inner, alias, modules, names)
     return modules, names
+
+
+def _add_import(
+    node: ast.Import | ast.ImportFrom, alias: ast.alias, modules: set[str], names: set[str]
+) -> None:
+    if isinstance(node, ast.Import):
+        modules.add(alias.name.split(".")[0])
+    elif node.level == 0 and node.module:
+        modules.add(node.module.split(".")[0])
+        names.add(alias.name)
 
 
 def _env_names(plan: Plan, rewritten: dict[int, ast.stmt], moved: list[MovedSecret]) -> list[str]:
@@ -237,7 +323,7 @@ def _env_reads(node: ast.AST) -> list[str]:
     key: ast.expr | None = None
     if isinstance(node, ast.Call) and node.args:
         func = ast.unparse(node.func)
-        if func in ("os.getenv", "getenv", "os.environ.get", "environ.get"):
+        if func in ("os.getenv", "getenv", "os.environ.get", "environ.get", REQUIRE_ENV):
             key = node.args[0]
     elif isinstance(node, ast.Subscript) and ast.unparse(node.value) in ("os.environ", "environ"):
         key = node.slice
@@ -253,14 +339,69 @@ def _check_target(out_dir: Path, force: bool) -> None:
         raise ExportError(f"{out_dir} is not empty; pass --force (force=True) to overwrite it.")
 
 
-def _write(out_dir: Path, files: dict[str, str], force: bool) -> None:
+def _write(out_dir: Path, files: dict[str, str], force: bool, directories: Sequence[Directory]) -> None:
+    """Write the files and copy the directories; with `force`, remove what an earlier export
+    wrote and this one does not (the manifest says which). Nothing else is ever deleted."""
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        if force and (out_dir / "app").is_dir():
-            shutil.rmtree(out_dir / "app")  # no stale modules from an earlier export
+        previous = _read_manifest(out_dir) if force else []
+        written: list[str] = []
         for relative, text in files.items():
             path = out_dir / relative
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
+            written.append(relative)
+        for directory in directories:
+            written += _copy_directory(directory, out_dir)
+        _remove_stale(out_dir, [p for p in previous if p not in set(written)])
+        manifest = {"generator": "kernel_ext export", "files": sorted(written)}
+        (out_dir / _templates.MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
     except OSError as exc:
         raise ExportError(f"can't write to {out_dir}: {exc.strerror or exc}") from None
+
+
+_NOT_COPIED = ("__pycache__", ".ipynb_checkpoints", ".env", ".env.*", "*.pyc")
+
+
+def _copy_directory(directory: Directory, out_dir: Path) -> list[str]:
+    """Copy the files of `directory` (not .env files or caches); their paths in `out_dir`."""
+    written = []
+    for source in sorted(directory.source.rglob("*")):
+        relative = source.relative_to(directory.source)
+        if not source.is_file() or any(fnmatch(part, p) for part in relative.parts for p in _NOT_COPIED):
+            continue
+        target = out_dir / directory.relative / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+        written.append(target.relative_to(out_dir).as_posix())
+    return written
+
+
+def _read_manifest(out_dir: Path) -> list[str]:
+    """The files an earlier export wrote into `out_dir`, if it left a readable manifest."""
+    try:
+        data = json.loads((out_dir / _templates.MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    listed = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return []
+    root = out_dir.resolve()
+    safe = []
+    for item in listed:
+        if not isinstance(item, str) or not item or Path(item).is_absolute() or ".." in Path(item).parts:
+            continue
+        if (out_dir / item).resolve().is_relative_to(root):
+            safe.append(item)
+    return safe
+
+
+def _remove_stale(out_dir: Path, stale: list[str]) -> None:
+    for relative in stale:
+        path = out_dir / relative
+        if path.is_file() or path.is_symlink():
+            path.unlink()
+        parent = path.parent
+        while parent != out_dir and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._plan import Plan, Stmt, Version, import_version
+from ._secrets import REQUIRE_ENV
+from ._templates import ENV_MODULE
 
 _RANKS = {"config": 0, "database": 1, "models": 2, "dependencies": 3, "routers": 4, "main": 5}
 _DOCS = {
@@ -67,13 +69,17 @@ class Unit:
     anchored: bool = False
 
 
-def layout(plan: Plan, render: Render, needs_os: set[int]) -> dict[str, str]:
-    """Relative path -> source, for the files of the `app` package."""
+def layout(plan: Plan, render: Render, constants: dict[int, list[str]] | None = None) -> dict[str, str]:
+    """Relative path -> source, for the files of the `app` package.
+
+    `constants`: lines a statement needs above it at module level (`X = require_env("X")`),
+    by statement index; each module defines them once, after its imports.
+    """
     units = [Unit(s) for s in plan.statements if not s.hoisted]
     if not _assign(plan, units):
         for unit in units:
             unit.module = "main"
-    return _render(plan, units, render, needs_os)
+    return _render(plan, units, render, constants or {})
 
 
 # --- which module -------------------------------------------------------------------------------
@@ -362,7 +368,7 @@ def _identifier(text: str) -> str:
 # --- rendering -----------------------------------------------------------------------------------
 
 
-def _render(plan: Plan, units: list[Unit], render: Render, needs_os: set[int]) -> dict[str, str]:
+def _render(plan: Plan, units: list[Unit], render: Render, constants: dict[int, list[str]]) -> dict[str, str]:
     modules: dict[str, list[Unit]] = defaultdict(list)
     for unit in units:
         assert unit.module is not None
@@ -379,11 +385,16 @@ def _render(plan: Plan, units: list[Unit], render: Render, needs_os: set[int]) -
         header = [f'"""{_DOCS[module.split(".")[0]]}"""', ""]
         if future:
             header += [future, ""]
-        imports = _hoisted_imports(plan, members)
-        if any(u.stmt.index in needs_os for u in members) and "import os" not in imports:
-            imports = _grouped([*(i for i in imports if i), "import os"])
         local = _local_imports(module, members, owner, imported_modules)
         body = _join([(u.stmt, render(u.stmt)) for u in members])
+        lines = list(dict.fromkeys(line for u in members for line in constants.get(u.stmt.index, [])))
+        if lines:
+            body = "\n".join(lines) + "\n\n\n" + body
+        # A rewritten statement may no longer read an import (a generated default that is gone).
+        imports = _hoisted_imports(plan, members, set(re.findall(r"\w+", body)))
+        if f"{REQUIRE_ENV}(" in body:
+            local = sorted([*local, f"from app._env import {REQUIRE_ENV}"])
+            files["app/_env.py"] = ENV_MODULE
         parts = header + imports + ([""] if imports and local else []) + local
         text = "\n".join(parts).rstrip() + "\n\n\n" + body
         files[_path(module)] = text
@@ -414,8 +425,11 @@ def _future_imports(plan: Plan) -> str:
     return f"from __future__ import {', '.join(names)}" if names else ""
 
 
-def _hoisted_imports(plan: Plan, members: list[Unit]) -> list[str]:
-    """The imports these statements use, merged per module: stdlib first, then the rest."""
+def _hoisted_imports(plan: Plan, members: list[Unit], present: set[str]) -> list[str]:
+    """The imports these statements use, merged per module: stdlib first, then the rest.
+
+    `present`: the words of the module's code; an import whose name is not among them is left out.
+    """
     used: set[Version] = set()
     for unit in members:
         used |= {v for v in unit.stmt.uses.values() if v is not None}
@@ -430,6 +444,8 @@ def _hoisted_imports(plan: Plan, members: list[Unit]) -> list[str]:
             continue
         for alias in node.names:
             if alias.name != "*" and import_version(node, alias) not in used:
+                continue
+            if alias.name != "*" and import_version(node, alias)[1] not in present:
                 continue
             text = alias.name + (f" as {alias.asname}" if alias.asname else "")
             if isinstance(node, ast.Import):

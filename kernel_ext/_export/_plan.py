@@ -1,7 +1,8 @@
 """From executed cells to the statements the exported app needs, in an order that runs.
 
 1. Parse cells; drop skipped ones and IPython-only statements.
-2. Drop probes (asserts, requests to the live server, displays) and what only they use.
+2. Drop probes (asserts, requests to the live server, displays) and what only they use; in a
+   cell that tries the live app, also whatever is not a definition (`release.set()`).
 3. Collapse redefinitions: the latest version of each route, model or function wins, at the
    place of the first one.
 4. Keep what `app` needs: every definition it reads, every statement that changes an object it
@@ -30,6 +31,7 @@ from ._probes import (
     mentions_env_file,
     probe_names_of_import,
     probe_reason,
+    tries_the_app,
     writes_env_file,
 )
 
@@ -185,10 +187,39 @@ def _statements(parsed: list[ParsedCell]) -> list[Stmt]:
 
 
 def _mark_probes(statements: list[Stmt]) -> None:
+    """Probes, statement by statement; then the rest of each cell that tries the live app, except
+    definitions (imports, functions, classes, `name = value`, routes and other registrations on
+    an app or router) that the app may need."""
+    trying = _mark_probe_statements(statements)
+    for stmt in statements:
+        if id(stmt.cell) in trying and stmt.probe is None and not _defines(stmt):
+            stmt.probe = f"the cell also {trying[id(stmt.cell)]}"
+
+
+def _defines(stmt: Stmt) -> bool:
+    node = stmt.node
+    if registration_keys(node, lambda name: None):
+        return True
+    if stmt.names.mutates:
+        return False
+    if isinstance(node, ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return True
+    if isinstance(node, ast.Assign | ast.AnnAssign):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return all(isinstance(t, ast.Name) for t in targets)
+    return False
+
+
+def _mark_probe_statements(statements: list[Stmt]) -> dict[int, str]:
+    """Mark each probe statement; return the cells (by id) that try the app, with what they do."""
+    trying: dict[int, str] = {}
     tainted: set[str] = set()
     procedures: dict[str, bool] = {}
     env_paths: set[str] = set()
     for stmt in statements:
+        tries = None if stmt.forced else tries_the_app(stmt.node, stmt.names, tainted)
+        if tries is not None:
+            trying.setdefault(id(stmt.cell), tries)
         reason = None if stmt.forced else probe_reason(stmt.node, stmt.names, tainted, procedures)
         if reason is None and not stmt.forced and writes_env_file(stmt.node, env_paths):
             reason = "it writes a .env file (the deployment provides configuration)"
@@ -215,6 +246,7 @@ def _mark_probes(statements: list[Stmt]) -> None:
                 stmt.root = True
         if stmt.forced:
             stmt.root = True
+    return trying
 
 
 # --- 3. collapse -------------------------------------------------------------------------------

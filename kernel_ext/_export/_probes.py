@@ -123,6 +123,17 @@ def probe_reason(stmt: ast.stmt, names: Names, tainted: set[str], procedures: di
     return None
 
 
+def tries_the_app(stmt: ast.stmt, names: Names, tainted: set[str]) -> str | None:
+    """What the statement does to exercise the live app, if it does: a request to the live
+    server, or a use of kernel_ext, a test client, the explorer or what such a probe bound.
+    (An assert alone does not: a build cell may check what it just built.)"""
+    reads = names.eager if _registers(stmt, names) else names.uses
+    used = sorted(reads & tainted)
+    if used:
+        return f"uses {used[0]}"
+    return "calls the live server" if _calls_local_server(stmt) else None
+
+
 def _registers(stmt: ast.stmt, names: Names) -> bool:
     return bool(names.mutates) and isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef)
 

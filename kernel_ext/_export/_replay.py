@@ -1,19 +1,24 @@
 """Prove an export: the notebook's own requests, replayed against gunicorn, get the same answers.
 
 1. Run the notebook in a real kernel (nbclient) with two injected cells. The first wraps
-   httpx's transports so every request a cell sends to the live server, and its response, is
-   recorded (JSON lines). The last replays those requests against the live server once more,
-   so each has a second answer from the notebook's *final* app.
-2. Start the export under gunicorn with two uvicorn workers.
-3. Replay the requests in order, on one keep-alive connection (one worker sees the sequence,
-   as the kernel's single process did: in-memory state behaves the same).
+   httpx's transports and websockets' sync client, so every request a cell sends to the live
+   server and every WebSocket handshake, message and close is recorded with what came back
+   (JSON lines, one sequence). The last replays all of it against the live server once more, so
+   each has a second answer from the notebook's *final* app.
+2. Start the export under gunicorn with the worker count the export chose: two for a
+   stateless app, one for an app that keeps state in process memory.
+3. Replay the requests and WebSocket exchanges in order, each HTTP request on a fresh
+   connection, so with two workers both take part: a stateless claim is tested across them.
+   (The access log records which worker served each request; `Proof.workers_seen` counts them.)
 4. Compare. A request whose two notebook answers agree is *stable*: gunicorn must give the same
    status and body. One whose answers differ (the route was edited later in the notebook, or
-   the answer holds a token or a timestamp) must get one of the notebook's statuses.
+   the answer holds a token or a timestamp) must get one of the notebook's statuses. A
+   WebSocket handshake or received message must equal one of the notebook's two.
    `/openapi.json` is compared too: the same paths, methods and schema names.
 
-Only requests through httpx to the live server are recorded (this is how notebooks, `%%http`
-and the explorer probe); TestClient calls run in-process and are not.
+Only requests through httpx and WebSockets through `websockets.sync` to the live server are
+recorded (this is how notebooks, `%%http` and the explorer probe); TestClient calls run
+in-process and are not.
 """
 
 from __future__ import annotations
@@ -36,6 +41,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from . import _replay_ws
+from ._replay_ws import WsEvent
 
 _MAIN_SCHEMA = re.compile(r"^__main____(.+?)(?:__\d+)?$")
 _lock = threading.Lock()
@@ -77,9 +85,22 @@ def install_recorder(path: str) -> None:
 
     httpx.HTTPTransport.handle_request = handle_request  # type: ignore[method-assign]
     httpx.AsyncHTTPTransport.handle_async_request = handle_async_request  # type: ignore[method-assign]
+    _replay_ws.install_recorder(_next_seq, _append, _ours_host_header)
 
 
 def _ours(request: httpx.Request) -> bool:
+    return _ours_address(request.url.host, request.url.port)
+
+
+def _ours_host_header(value: str) -> bool:
+    try:
+        url = httpx.URL(f"http://{value}")
+    except httpx.InvalidURL:
+        return False
+    return _ours_address(url.host, url.port)
+
+
+def _ours_address(host: str, port: int | None) -> bool:
     if not _state.get("recording"):
         return False
     try:
@@ -89,7 +110,7 @@ def _ours(request: httpx.Request) -> bool:
     except Exception:
         return False
     local = {"127.0.0.1", "localhost", base.host}
-    return request.url.host in local and request.url.port == base.port
+    return host in local and port == base.port
 
 
 def _next_seq() -> int:
@@ -165,18 +186,17 @@ def finish_recording(path: str, app_name: str = "app") -> None:
     _state["recording"] = False
     recording = Recording.load(Path(path))
     client = _final_client(app_name)
+    live = not isinstance(client, _testclient_type())
     with client:
-        for exchange in recording.exchanges:
-            response = _send(client, exchange)
-            if response is None:
-                continue
+        answers = play(recording, client, str(client.base_url) if live else None)
+        for seq, answer in answers.items():
             _append(
                 {
                     "kind": "final",
-                    "seq": exchange.seq,
-                    "status": response.status_code,
-                    "headers": [[k, v] for k, v in response.headers.multi_items()],
-                    "body": base64.b64encode(response.content).decode(),
+                    "seq": seq,
+                    "status": answer.status,
+                    "headers": [list(pair) for pair in answer.headers],
+                    "body": base64.b64encode(answer.body).decode(),
                 }
             )
         openapi = _send(client, Exchange(0, "GET", "/openapi.json", [], b""))
@@ -186,6 +206,14 @@ def finish_recording(path: str, app_name: str = "app") -> None:
     changed = {k: v for k, v in os.environ.items() if before.get(k) != v}
     changed.update(_settings_env())
     _append({"kind": "env", "env": changed, "cwd": os.getcwd(), "base_url": str(client.base_url)})
+
+
+def _testclient_type() -> type:
+    try:
+        from starlette.testclient import TestClient
+    except ImportError:  # no TestClient installed: the final client is always httpx's
+        return type(None)
+    return TestClient
 
 
 def _settings_env() -> dict[str, str]:
@@ -268,6 +296,26 @@ class Exchange:
     final: Answer | None = None  # what the notebook's final app answered at the end
 
 
+WS_MESSAGE = "application/x-websocket-message"
+
+
+@dataclass
+class WsExchange:
+    """A WebSocket event, with what the notebook got for it (handshake status, a message)."""
+
+    event: WsEvent
+    answer: Answer | None = None
+    final: Answer | None = None
+
+    @property
+    def seq(self) -> int:
+        return self.event.seq
+
+    def describe(self) -> str:
+        what = {"connect": "handshake", "recv": "message received"}.get(self.event.op, self.event.op)
+        return f"WS {self.event.target} (connection {self.event.conn}) {what}"
+
+
 @dataclass
 class Recording:
     exchanges: list[Exchange]
@@ -275,11 +323,18 @@ class Recording:
     env: dict[str, str] = field(default_factory=dict)
     cwd: str | None = None
     base_url: str | None = None
+    websockets: list[WsExchange] = field(default_factory=list)
+
+    def events(self) -> list[Exchange | WsExchange]:
+        """HTTP exchanges and WebSocket events, in the order the notebook sent them."""
+        merged: list[Exchange | WsExchange] = [*self.exchanges, *self.websockets]
+        return sorted(merged, key=lambda e: e.seq)
 
     @classmethod
     def load(cls, path: Path) -> Recording:
-        by_seq: dict[int, Exchange] = {}
+        by_seq: dict[int, Exchange | WsExchange] = {}
         recording = cls([])
+        connects: dict[int, str] = {}
         if not path.exists():
             return recording
         for line in path.read_text(encoding="utf-8").splitlines():
@@ -293,6 +348,15 @@ class Recording:
                     [(k, v) for k, v in record["headers"]],
                     base64.b64decode(record["content"]),
                 )
+            elif kind == "ws":
+                event = _replay_ws.event_from(record)
+                exchange = WsExchange(event)
+                played = _replay_ws.recorded_answer(event)
+                if played is not None:
+                    exchange.answer = _ws_answer(played)
+                by_seq[event.seq] = exchange
+                if event.op == "connect":
+                    connects[event.conn] = event.target
             elif kind in ("response", "final") and record["seq"] in by_seq:
                 answer = Answer(
                     record["status"], [(k, v) for k, v in record["headers"]], base64.b64decode(record["body"])
@@ -303,7 +367,11 @@ class Recording:
             elif kind == "env":
                 recording.env, recording.cwd = record["env"], record["cwd"]
                 recording.base_url = record["base_url"]
-        recording.exchanges = [by_seq[s] for s in sorted(by_seq)]
+        for exchange in by_seq.values():
+            if isinstance(exchange, WsExchange) and not exchange.event.target:
+                exchange.event.target = connects.get(exchange.event.conn, "")
+        recording.exchanges = [e for _, e in sorted(by_seq.items()) if isinstance(e, Exchange)]
+        recording.websockets = [e for _, e in sorted(by_seq.items()) if isinstance(e, WsExchange)]
         return recording
 
 
@@ -318,6 +386,33 @@ def _send(client: httpx.Client, exchange: Exchange) -> httpx.Response | None:
         except httpx.TransportError:
             continue
     return None
+
+
+def play(recording: Recording, client: httpx.Client, base_url: str | None) -> dict[int, Answer]:
+    """Send the recorded requests and WebSocket events in order; WebSockets only with a
+    `base_url` (a live server). What each got, by sequence number."""
+    answers: dict[int, Answer] = {}
+    player = _replay_ws.Player(base_url) if base_url is not None else None
+    try:
+        for exchange in recording.events():
+            if isinstance(exchange, Exchange):
+                response = _send(client, exchange)
+                if response is not None:
+                    answers[exchange.seq] = Answer(
+                        response.status_code, list(response.headers.multi_items()), response.content
+                    )
+            elif player is not None:
+                played = player.play(exchange.event)
+                if played is not None:
+                    answers[exchange.seq] = _ws_answer(played)
+    finally:
+        if player is not None:
+            player.close()
+    return answers
+
+
+def _ws_answer(played: tuple[int, bytes]) -> Answer:
+    return Answer(played[0], [("content-type", WS_MESSAGE)], played[1])
 
 
 # --- running the notebook, the server, and the comparison -----------------------------------------
@@ -354,10 +449,45 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Every log line carries the pid of the process that wrote it: access lines say which worker
+# answered. uvicorn's workers log through gunicorn's loggers, so this covers them too.
+_LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"pid": {"format": "[pid %(process)d] %(name)s %(message)s"}},
+    "handlers": {"out": {"class": "logging.StreamHandler", "formatter": "pid", "stream": "ext://sys.stdout"}},
+    "root": {"level": "INFO", "handlers": ["out"]},
+    "loggers": {
+        "gunicorn.error": {"handlers": ["out"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["out"], "level": "INFO", "propagate": False},
+    },
+}
+_SERVED_LINE = re.compile(r'^\[pid (\d+)\] (?:\S+\.access |\S+ .* - "WebSocket )', re.MULTILINE)
+
+
+@dataclass
+class Served:
+    """A running gunicorn: its URL, and its log (one line per request, with the worker's pid)."""
+
+    url: str
+    log: Path
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+    def workers_seen(self, since: int = 0) -> set[int]:
+        """The pids of the workers that answered a request logged after byte `since`."""
+        with open(self.log, "rb") as text:
+            text.seek(since)
+            return {int(pid) for pid in _SERVED_LINE.findall(text.read().decode(errors="replace"))}
+
+
 @contextlib.contextmanager
-def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2, timeout: float = 60) -> Iterator[str]:
-    """`gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w 2` on a free port: its URL."""
+def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2, timeout: float = 60) -> Iterator[Served]:
+    """`gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w N` on a free port."""
     gunicorn_bin = Path(sys.executable).with_name("gunicorn")
+    log_config = app_dir / ".gunicorn-log.json"
+    log_config.write_text(json.dumps(_LOG_CONFIG), encoding="utf-8")
     for _attempt in range(3):
         port = free_port()
         log = app_dir / f".gunicorn-{port}.log"
@@ -370,13 +500,17 @@ def gunicorn(app_dir: Path, env: dict[str, str], workers: int = 2, timeout: floa
             str(workers),
             "--bind",
             f"127.0.0.1:{port}",
+            "--access-logfile",
+            "-",
+            "--log-config-json",
+            str(log_config),
         ]
         with open(log, "wb") as out:
             process = subprocess.Popen(command, cwd=app_dir, env=env, stdout=out, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
             if _wait_ready(process, url, log, workers, timeout):
-                yield url
+                yield Served(url, log)
                 return
             if "Connection in use" not in log.read_text(errors="replace"):
                 raise RuntimeError(f"gunicorn did not start:\n{_tail(log)}")
@@ -419,17 +553,11 @@ def _tail(log: Path, lines: int = 30) -> str:
 
 
 def replay(recording: Recording, base_url: str) -> dict[int, Answer]:
-    """Send the recorded requests, in order, on one keep-alive connection."""
-    answers = {}
-    with httpx.Client(base_url=base_url, timeout=10) as client:
-        for exchange in recording.exchanges:
-            response = _send(client, exchange)
-            if response is None:
-                continue
-            answers[exchange.seq] = Answer(
-                response.status_code, list(response.headers.multi_items()), response.content
-            )
-    return answers
+    """Send the recorded requests and WebSocket events in order, each HTTP request on a fresh
+    connection (so with several workers, any of them may answer any request)."""
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    with httpx.Client(base_url=base_url, timeout=10, limits=fresh) as client:
+        return play(recording, client, base_url)
 
 
 def compare(
@@ -438,6 +566,10 @@ def compare(
     """Every difference between what the notebook served and what gunicorn served."""
     hosts = [h for h in (recording.base_url, base_url) if h]
     problems = []
+    for ws in recording.websockets:
+        problem = _compare_ws(ws, answers.get(ws.seq), hosts)
+        if problem:
+            problems.append(problem)
     for exchange in recording.exchanges:
         got, before, after = answers.get(exchange.seq), exchange.answer, exchange.final
         if got is None or before is None:
@@ -470,6 +602,26 @@ def compare(
         if mine != theirs:
             problems.append(f"/openapi.json differs: notebook {mine}, gunicorn {theirs}")
     return problems
+
+
+def _compare_ws(exchange: WsExchange, got: Answer | None, hosts: list[str]) -> str | None:
+    """A handshake status or a received message must be one the notebook got."""
+    before, after = exchange.answer, exchange.final
+    if before is None:
+        return None
+    allowed = [before] if after is None or _same(before, after, hosts) else [before, after]
+    if got is not None and any(_same(a, got, hosts) for a in allowed):
+        return None
+    shown = " then ".join(_show_ws(a) for a in allowed)
+    return f"{exchange.describe()}: notebook {shown}, gunicorn {_show_ws(got) if got else 'nothing'}"
+
+
+def _show_ws(answer: Answer) -> str:
+    if answer.status == 1:
+        return _show(answer)
+    if answer.status == 0:
+        return answer.body.decode("utf-8", "replace") or "nothing"
+    return f"HTTP {answer.status}"
 
 
 def _outline(answer: Answer | None) -> Answer | None:
@@ -547,10 +699,21 @@ class Proof:
     recording: Recording
     app_dir: Path
     env: dict[str, str]  # what the server ran with
+    workers: int = 2  # what the export chose, and gunicorn ran with
+    workers_seen: int = 0  # how many of them answered a replayed request
 
 
-def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None, app_name: str = "app") -> Proof:
-    """Export `notebook`, run it, serve the export with gunicorn, replay, compare."""
+def prove(
+    notebook: Path,
+    workdir: Path,
+    env: dict[str, str] | None = None,
+    app_name: str = "app",
+    workers: int | None = None,
+) -> Proof:
+    """Export `notebook`, run it, serve the export with gunicorn, replay, compare.
+
+    `workers`: gunicorn's worker count; by default the one the export chose.
+    """
     from . import export_notebook
 
     # One hash seed on both sides, so a `set` in a response is listed in the same order.
@@ -563,16 +726,19 @@ def prove(notebook: Path, workdir: Path, env: dict[str, str] | None = None, app_
         # The deployment supplies configuration; here, the same .env the notebook read.
         shutil.copy(Path(recording.cwd) / ".env", app_dir / ".env")
     server_env = {**base_env, **recording.env}
-    server_env.update({s.env: s.value for s in result.secrets})
+    server_env.update({s.env: s.value for s in result.secrets if not s.generated})
     server_env.pop("KERNEL_EXT_PORT", None)
-    with gunicorn(app_dir, server_env) as url:
-        answers = replay(recording, url)
-        openapi = httpx.get(url + "/openapi.json", timeout=10)
+    workers = workers or result.workers
+    with gunicorn(app_dir, server_env, workers=workers) as served:
+        start = served.log_size()
+        answers = replay(recording, served.url)
+        seen = served.workers_seen(since=start)
+        openapi = httpx.get(served.url + "/openapi.json", timeout=10)
         schema = openapi.json() if openapi.status_code == 200 else None
-    problems = compare(recording, answers, url, schema)
+    problems = compare(recording, answers, served.url, schema)
     stable = sum(
         1
         for e in recording.exchanges
         if e.answer and e.final and _same(e.answer, e.final, [recording.base_url or ""])
     )
-    return Proof(len(answers), stable, problems, recording, app_dir, server_env)
+    return Proof(len(answers), stable, problems, recording, app_dir, server_env, workers, len(seen))

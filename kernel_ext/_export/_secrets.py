@@ -1,61 +1,230 @@
 """Secrets never reach the export: literals become environment lookups, or export refuses.
 
-Rewritten (the app then reads the value from the deployment's environment):
-- `SECRET_KEY = "..."` (also annotated, also bytes) -> `SECRET_KEY = os.environ["SECRET_KEY"]`
-- `KEY = os.getenv("KEY", "fallback")` -> `KEY = os.environ["KEY"]`
-- `DATABASE_URL = "postgresql://user:password@host/db"` -> `os.environ["DATABASE_URL"]`
-- a pydantic-settings field `secret_key: str = "..."` loses its default (it comes from the env)
+A secret literal is a text literal that is
+- assigned to, compared with, or stored under a secret-looking name (a word key, secret, token,
+  password, passwd, pwd, pass, pem or credential anywhere in it: `STRIPE_KEY`, `PRIVATE_KEY_PEM`,
+  `x_token`, `{"password": ...}`), unless the name describes a secret rather than holds one
+  (`TOKEN_URL`, `SECRET_KEY_LENGTH`, `password_hash`, `cache_key`);
+- the value of an `Authorization` header;
+- shaped like a well-known credential wherever it is (`sk_live_...`, `ghp_...`, `xoxb-...`,
+  `AKIA...`, a PEM private key, a JWT, a Slack webhook, a URL with a password in it);
+- a value of a dict the code compares with a secret (`USERS.get(user) == x_pass`).
 
-Refused with a message naming the cell: a secret-like literal anywhere else (a keyword argument,
-a parameter default, a `compare_digest` operand, inside a function).
+Moved to the environment, read once at import by `require_env` (app/_env.py), so a missing
+variable stops the app at startup:
+- `NAME = <secret>` -> `NAME = require_env("NAME")` (`.encode()`d for bytes);
+- `KEY = os.getenv("KEY", "fallback")`, `os.environ.get("KEY") or secrets.token_hex()` ->
+  `require_env("KEY")`: no literal and no per-process generated fallback;
+- a secret in a module-level dict -> `require_env("USERS_ADMIN")` in its place;
+- a literal compared with a secret (`x_token != "abc"`, also inside a function) -> a
+  module-level constant `X_TOKEN = require_env("X_TOKEN")` the comparison reads;
+- a pydantic-settings field with a secret-looking name loses its literal or generated default.
+
+Refused with a message naming the cell: a secret literal anywhere else. Comments that hold a
+secret are dropped from the exported source (`scrub_comments`).
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import io
 import re
+import tokenize
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._errors import ExportError
 
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
-_SECRET_LAST = frozenset(
-    {"secret", "password", "passwd", "pwd", "token", "apikey", "passphrase", "credentials"}
-)
-_SECRET_PAIRS = frozenset(
+_SECRET_WORDS = frozenset(
     {
-        ("api", "key"),
-        ("secret", "key"),
-        ("private", "key"),
-        ("signing", "key"),
-        ("access", "key"),
-        ("encryption", "key"),
-        ("auth", "key"),
-        ("master", "key"),
-        ("client", "secret"),
+        "secret",
+        "secrets",
+        "password",
+        "passwords",
+        "passwd",
+        "pwd",
+        "pass",
+        "passphrase",
+        "token",
+        "tokens",
+        "key",
+        "keys",
+        "apikey",
+        "pem",
+        "credential",
+        "credentials",
+        "creds",
     }
 )
+# A last word that makes the name describe a secret rather than hold one: TOKEN_URL, KEY_LENGTH.
+_DESCRIBING = frozenset(
+    {
+        "url",
+        "uri",
+        "endpoint",
+        "type",
+        "expire",
+        "expires",
+        "expiry",
+        "expiration",
+        "minutes",
+        "seconds",
+        "hours",
+        "days",
+        "ttl",
+        "lifetime",
+        "length",
+        "len",
+        "size",
+        "bits",
+        "header",
+        "name",
+        "field",
+        "param",
+        "prefix",
+        "suffix",
+        "scheme",
+        "algorithm",
+        "algorithms",
+        "alg",
+        "hash",
+        "hasher",
+        "id",
+        "path",
+        "file",
+        "dir",
+        "env",
+        "var",
+        "count",
+        "min",
+        "max",
+        "format",
+        "regex",
+        "pattern",
+        "policy",
+        "func",
+        "fn",
+        "function",
+        "label",
+        "hint",
+        "help",
+        "description",
+        "arn",
+        "location",
+    }
+)
+# "<word> key" that names a lookup or database key, not a secret: cache_key, primary_key.
+_PLAIN_KEYS = frozenset(
+    {
+        "cache",
+        "sort",
+        "primary",
+        "foreign",
+        "lookup",
+        "partition",
+        "public",
+        "dict",
+        "map",
+        "group",
+        "unique",
+        "composite",
+        "index",
+        "row",
+        "item",
+        "order",
+        "idempotency",
+        "object",
+        "routing",
+        "shard",
+        "cursor",
+        "tag",
+        "column",
+        "join",
+        "natural",
+        "surrogate",
+        "message",
+        "state",
+        "dedup",
+        "redis",
+        "storage",
+    }
+)
+_AUTH_HEADERS = frozenset({"authorization", "proxy-authorization"})
+_AUTH_SCHEMES = frozenset({"basic", "bearer", "digest", "token", "negotiate"})
 _CREDENTIAL_URL = re.compile(r"^[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_CREDENTIAL_URL_ANYWHERE = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@", re.IGNORECASE)
+_KNOWN_TOKEN = re.compile(
+    r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{6,}"
+    r"|\bgh[pousr]_[0-9A-Za-z]{16,}|\bgithub_pat_[0-9A-Za-z_]{16,}"
+    r"|\bxox[abposr]-[0-9A-Za-z-]{6,}"
+    r"|\b(?:AKIA|ASIA)[0-9A-Z]{16}\b"
+    r"|\bAIza[0-9A-Za-z_-]{30,}"
+    r"|\bglpat-[0-9A-Za-z_-]{16,}"
+    r"|-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----"
+    r"|\beyJ[0-9A-Za-z_-]{8,}\.eyJ[0-9A-Za-z_-]{8,}\.[0-9A-Za-z_-]{8,}"
+    r"|hooks\.slack\.com/services/\S+"
+)
+_SHELL_CREDENTIALS = re.compile(r"(?:^|\s)(?:-u|--user|--password|-p)[\s=]+['\"]?[^\s:'\"]*:?[^\s'\"]{3,}")
+_AUTH_IN_TEXT = re.compile(r"\b(?:Bearer|Basic|Token)\s+[A-Za-z0-9._~+/=-]{8,}")
+_NAMED_IN_TEXT = re.compile(r"([A-Za-z_][\w.-]*)['\"]?\s*[:=]\s*(['\"][^'\"]+['\"]|[^\s,;()]+)")
+_BARE_SECRET = re.compile(r"[A-Za-z0-9_+/=-]{6,}")  # `password: hunter2`, not `os.environ[...]`
 _WRAPPERS = frozenset({"SecretStr", "SecretBytes", "str", "bytes"})
 _ENV_READERS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
+_GENERATORS = frozenset(
+    {"token_hex", "token_urlsafe", "token_bytes", "urandom", "uuid4", "generate_key", "randbytes"}
+)
+_BYTES_GENERATORS = frozenset({"token_bytes", "urandom", "randbytes", "generate_key"})
+REQUIRE_ENV = "require_env"
 
 
 @dataclass(frozen=True)
 class MovedSecret:
-    """A literal the export replaced by an environment variable. The value is never written."""
+    """A secret the export took out of the code; the app reads `env` instead. Never written."""
 
     env: str
     cell: str
     value: str = field(repr=False)
+    generated: bool = False  # the notebook generated it per process (secrets.token_hex() ...)
+
+
+@dataclass(frozen=True)
+class EnvConstant:
+    """A module-level `NAME = require_env("ENV")` that rewritten code reads."""
+
+    name: str
+    env: str
+    as_bytes: bool
+
+    def line(self) -> str:
+        return f"{self.name} = {REQUIRE_ENV}({self.env!r})" + (".encode()" if self.as_bytes else "")
+
+
+@dataclass
+class Protected:
+    stmt: ast.stmt | None  # the rewritten statement, None when unchanged
+    moved: list[MovedSecret] = field(default_factory=list)
+    constants: list[EnvConstant] = field(default_factory=list)
 
 
 def is_secret_name(name: str) -> bool:
     words = [w.lower() for w in _WORDS.findall(name)]
-    if not words or any(w.startswith("hash") for w in words):
+    if not words or any(w.startswith("hash") for w in words) or words[-1] in _DESCRIBING:
         return False
-    return words[-1] in _SECRET_LAST or tuple(words[-2:]) in _SECRET_PAIRS
+    for position, word in enumerate(words):
+        if word not in _SECRET_WORDS:
+            continue
+        if word in ("key", "keys") and (len(words) == 1 or words[position - 1] in _PLAIN_KEYS):
+            continue
+        return True
+    return False
+
+
+def looks_like_credential(text: str) -> bool:
+    """A well-known token shape, a private key or a URL with a password, anywhere in `text`."""
+    return bool(_KNOWN_TOKEN.search(text) or _CREDENTIAL_URL_ANYWHERE.search(text))
 
 
 def literal_secret(value: ast.expr) -> str | None:
@@ -80,11 +249,7 @@ def literal_secret(value: ast.expr) -> str | None:
     if isinstance(value, ast.Call):
         func = ast.unparse(value.func)
         if func in _ENV_READERS:
-            default = (
-                value.args[1]
-                if len(value.args) > 1
-                else next((k.value for k in value.keywords if k.arg == "default"), None)
-            )
+            default = _env_default(value)
             return literal_secret(default) if default is not None else None
         if func.split(".")[-1] in _WRAPPERS and value.args:
             return literal_secret(value.args[0])
@@ -93,73 +258,122 @@ def literal_secret(value: ast.expr) -> str | None:
     return None
 
 
-def protect(stmt: ast.stmt, where: str) -> tuple[ast.stmt | None, list[MovedSecret]]:
-    """(rewritten statement or None if unchanged, secrets moved to the environment)."""
-    rewritten, moved = _rewrite_top(stmt, where)
-    compared, more = _rewrite_comparisons(rewritten or stmt, where)
-    if more:
-        rewritten, moved = compared, moved + more
-    _refuse_remaining(rewritten or stmt, where)
-    return rewritten, moved
+def credential_maps(statements: Iterable[ast.stmt]) -> frozenset[str]:
+    """Names of dicts the code compares with a secret: `USERS.get(user) == x_pass`."""
+    found: set[str] = set()
+    for stmt in statements:
+        for node in ast.walk(stmt):
+            for first, second in _compared_pairs(node):
+                for lookup, other in ((first, second), (second, first)):
+                    root = _map_lookup(lookup)
+                    name = _operand_name(other)
+                    if root is not None and name is not None and is_secret_name(name):
+                        found.add(root)
+    return frozenset(found)
 
 
-def _rewrite_comparisons(stmt: ast.stmt, where: str) -> tuple[ast.stmt, list[MovedSecret]]:
-    """`token != "abc"` and `compare_digest(password, b"abc")` read the literal from the env."""
-    moved: list[MovedSecret] = []
+def protect(
+    stmt: ast.stmt, where: str, maps: frozenset[str] = frozenset(), taken: frozenset[str] = frozenset()
+) -> Protected:
+    """Move the statement's secrets to the environment, or refuse (ExportError naming `where`).
+
+    `maps`: names of credential dicts (see `credential_maps`); `taken`: names the exported code
+    binds, which a new constant must not shadow.
+    """
+    new, moved = _rewrite_top(stmt, where, maps)
+    result = Protected(new, moved)
+    compared = _rewrite_comparisons(result.stmt or stmt, where, taken)
+    if compared is not None:
+        result.stmt, more, result.constants = compared
+        result.moved += more
+    _refuse_remaining(result.stmt or stmt, where, maps)
+    return result
+
+
+# --- top-level assignments and settings classes -------------------------------------------------
+
+
+def _rewrite_top(stmt: ast.stmt, where: str, maps: frozenset[str]) -> tuple[Any, list[MovedSecret]]:
+    if isinstance(stmt, ast.ClassDef) and _is_settings_class(stmt):
+        return _rewrite_settings(stmt, where)
+    if not (isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None):
+        return None, []
+    targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+    if len(targets) != 1 or not isinstance(targets[0], ast.Name):
+        return None, []
+    name = targets[0].id
     new = _copy(stmt)
-
-    def replace(literal: ast.expr, other: ast.expr) -> ast.expr:
-        name = _operand_name(other)
-        if name is None or not is_secret_name(name) or not _is_text(literal):
-            return literal
-        env = name.upper()
-        moved.append(MovedSecret(env, where, _text(literal)))
-        return _environ_lookup(env, isinstance(literal.value, bytes))  # type: ignore[attr-defined]
-
-    for node in ast.walk(new):
-        if isinstance(node, ast.Compare) and len(node.comparators) == 1:
-            left, right = node.left, node.comparators[0]
-            node.left, node.comparators[0] = replace(left, right), replace(right, left)
-        elif (
-            isinstance(node, ast.Call)
-            and ast.unparse(node.func).endswith("compare_digest")
-            and len(node.args) == 2
-        ):
-            first, second = node.args
-            node.args = [replace(first, second), replace(second, first)]
-    return new, moved
+    lookup = _moved_value(name, stmt.value, where)
+    if lookup is not None:
+        new.value = lookup[0]
+        return new, [lookup[1]]
+    found: list[MovedSecret] = []
+    if isinstance(stmt.value, ast.Dict | ast.List | ast.Tuple):
+        force = name in maps or (is_secret_name(name) and isinstance(stmt.value, ast.Dict))
+        _rewrite_container(new.value, [name], force, where, found)
+    return (new, found) if found else (None, [])
 
 
-def _operand_name(node: ast.expr) -> str | None:
-    """`password` for `credentials.password.encode("utf8")`, `x_token` for `x_token`."""
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("encode", "strip", "lower")
-    ):
-        node = node.func.value
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        return node.attr
+def _moved_value(name: str, value: ast.expr, where: str) -> tuple[ast.expr, MovedSecret] | None:
+    """`require_env(...)` for a secret literal, env fallback or generated value, with what moved."""
+    env = _env_name(value)
+    secret = literal_secret(value)
+    plain = isinstance(value, ast.Constant) or _is_wrapped_literal(value)
+    if env is not None:  # it reads the environment already, with a fallback
+        fallback = _fallback(value)
+        if fallback is None:
+            return None
+        if _generates(fallback):
+            return _lookup(env, _makes_bytes(fallback)), MovedSecret(env, where, "", generated=True)
+        text = literal_secret(fallback)
+        if text is not None and (is_secret_name(env) or is_secret_name(name) or _is_credential(text)):
+            return _lookup(env, _is_bytes(fallback)), MovedSecret(env, where, text)
+        return None
+    if plain and secret is not None and (is_secret_name(name) or _is_credential(secret)):
+        return _lookup(name.upper(), _is_bytes(value)), MovedSecret(name.upper(), where, secret)
+    if is_secret_name(name) and _generates(value):
+        generated = MovedSecret(name.upper(), where, "", generated=True)
+        return _lookup(name.upper(), _makes_bytes(value)), generated
     return None
 
 
-def _rewrite_top(stmt: ast.stmt, where: str) -> tuple[ast.stmt | None, list[MovedSecret]]:
-    if isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None:
-        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-        if len(targets) == 1 and isinstance(targets[0], ast.Name):
-            name = targets[0].id
-            secret = literal_secret(stmt.value)
-            plain = isinstance(stmt.value, ast.Constant) or _env_name(stmt.value) is not None
-            if plain and secret is not None and (is_secret_name(name) or _CREDENTIAL_URL.match(secret)):
-                env = _env_name(stmt.value) or name.upper()
-                new = _copy(stmt)
-                new.value = _environ_lookup(env, _is_bytes(stmt.value))
-                return new, [MovedSecret(env, where, secret)]
-    if isinstance(stmt, ast.ClassDef) and _is_settings_class(stmt):
-        return _rewrite_settings(stmt, where)
-    return None, []
+def _rewrite_container(
+    node: ast.expr, path: list[str], force: bool, where: str, found: list[MovedSecret]
+) -> None:
+    """Secret values inside a module-level dict or list become `require_env("PATH_TO_IT")`."""
+    if isinstance(node, ast.Dict):
+        for position, (key, value) in enumerate(zip(node.keys, node.values, strict=True)):
+            label = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+            here = [*path, label or str(position)]
+            if _is_text(value) and (force or _secret_entry(label, _text(value))):
+                env = _env_from_path(here)
+                found.append(MovedSecret(env, where, _text(value)))
+                node.values[position] = _lookup(env, _is_bytes(value))
+            elif isinstance(value, ast.Dict | ast.List | ast.Tuple):
+                _rewrite_container(value, here, False, where, found)
+    elif isinstance(node, ast.List | ast.Tuple):
+        for position, item in enumerate(node.elts):
+            here = [*path, str(position)]
+            if _is_text(item) and _is_credential(_text(item)):
+                env = _env_from_path(here)
+                found.append(MovedSecret(env, where, _text(item)))
+                node.elts[position] = _lookup(env, _is_bytes(item))
+            elif isinstance(item, ast.Dict | ast.List | ast.Tuple):
+                _rewrite_container(item, here, False, where, found)
+
+
+def _secret_entry(key: str | None, value: str) -> bool:
+    if _is_credential(value):
+        return True
+    if key is None:
+        return False
+    if key.lower() in _AUTH_HEADERS:
+        return value.strip().lower() not in _AUTH_SCHEMES
+    return is_secret_name(key)
+
+
+def _env_from_path(path: list[str]) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", "_".join(path)).strip("_").upper()
 
 
 def _rewrite_settings(stmt: ast.ClassDef, where: str) -> tuple[ast.stmt | None, list[MovedSecret]]:
@@ -171,11 +385,19 @@ def _rewrite_settings(stmt: ast.ClassDef, where: str) -> tuple[ast.stmt | None, 
             and isinstance(item.target, ast.Name)
             and item.value is not None
             and is_secret_name(item.target.id)
-            and (secret := literal_secret(item.value)) is not None
-            and isinstance(item.value, ast.Constant)
         ):
-            moved.append(MovedSecret(item.target.id.upper(), where, secret))
-            item = ast.AnnAssign(item.target, item.annotation, None, item.simple)
+            env = item.target.id.upper()
+            secret = literal_secret(item.value)
+            literal = isinstance(item.value, ast.Constant) or _is_wrapped_literal(item.value)
+            if secret is not None and literal:
+                moved.append(MovedSecret(env, where, secret))
+                item = ast.AnnAssign(item.target, item.annotation, None, item.simple)
+            elif _generates(item.value):
+                moved.append(MovedSecret(env, where, "", generated=True))
+                item = ast.AnnAssign(item.target, item.annotation, _without_default(item.value), item.simple)
+            elif (default := _field_default(item.value)) is not None and literal_secret(default) is not None:
+                moved.append(MovedSecret(env, where, literal_secret(default) or ""))
+                item = ast.AnnAssign(item.target, item.annotation, _without_default(item.value), item.simple)
         body.append(item)
     if not moved:
         return None, []
@@ -184,9 +406,115 @@ def _rewrite_settings(stmt: ast.ClassDef, where: str) -> tuple[ast.stmt | None, 
     return new, moved
 
 
-def _refuse_remaining(stmt: ast.stmt, where: str) -> None:
+def _field_default(value: ast.expr) -> ast.expr | None:
+    if isinstance(value, ast.Call) and ast.unparse(value.func).split(".")[-1] == "Field":
+        for keyword in value.keywords:
+            if keyword.arg == "default":
+                return keyword.value
+        return value.args[0] if value.args else None
+    return None
+
+
+def _without_default(value: ast.expr) -> ast.expr | None:
+    """`Field(default_factory=..., description="x")` -> `Field(description="x")`; None if empty."""
+    if not (isinstance(value, ast.Call) and ast.unparse(value.func).split(".")[-1] == "Field"):
+        return None
+    call = _copy(value)
+    call.args = []
+    call.keywords = [k for k in call.keywords if k.arg not in ("default", "default_factory")]
+    return call if call.keywords else None
+
+
+# --- comparisons -------------------------------------------------------------------------------
+
+
+def _rewrite_comparisons(
+    stmt: ast.stmt, where: str, taken: frozenset[str]
+) -> tuple[ast.stmt, list[MovedSecret], list[EnvConstant]] | None:
+    """`token != "abc"` and `compare_digest(password, b"abc")` read a module-level constant."""
+    moved: list[MovedSecret] = []
+    constants: dict[str, EnvConstant] = {}
+    new = _copy(stmt)
+
+    def replace(literal: ast.expr, other: ast.expr) -> ast.expr:
+        name = _operand_name(other)
+        if name is None or not is_secret_name(name) or not _is_text(literal):
+            return literal
+        env = name.upper()
+        moved.append(MovedSecret(env, where, _text(literal)))
+        constant = EnvConstant(env if env not in taken else f"_{env}", env, _is_bytes(literal))
+        constants.setdefault(constant.name + str(constant.as_bytes), constant)
+        return ast.Name(constant.name, ast.Load())
+
+    for node in ast.walk(new):
+        if isinstance(node, ast.Compare) and len(node.comparators) == 1:
+            left, right = node.left, node.comparators[0]
+            node.left, node.comparators[0] = replace(left, right), replace(right, left)
+        elif _is_compare_digest(node) and len(node.args) == 2:  # type: ignore[attr-defined]
+            first, second = node.args  # type: ignore[attr-defined]
+            node.args = [replace(first, second), replace(second, first)]  # type: ignore[attr-defined]
+    if not moved:
+        return None
+    return new, moved, list(constants.values())
+
+
+def _compared_pairs(node: ast.AST) -> list[tuple[ast.expr, ast.expr]]:
+    if (
+        isinstance(node, ast.Compare)
+        and len(node.comparators) == 1
+        and isinstance(node.ops[0], ast.Eq | ast.NotEq)
+    ):
+        return [(node.left, node.comparators[0])]
+    if _is_compare_digest(node) and len(node.args) == 2:  # type: ignore[attr-defined]
+        return [(node.args[0], node.args[1])]  # type: ignore[attr-defined]
+    return []
+
+
+def _is_compare_digest(node: ast.AST) -> bool:
+    return isinstance(node, ast.Call) and ast.unparse(node.func).endswith("compare_digest")
+
+
+def _map_lookup(node: ast.expr) -> str | None:
+    """`USERS` for `USERS[user]`, `USERS.get(user)`, `USERS.get(user, "").encode()`."""
+    node = _strip_encode(node)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        return node.value.id
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "get"
+        and isinstance(node.func.value, ast.Name)
+    ):
+        return node.func.value.id
+    return None
+
+
+def _strip_encode(node: ast.expr) -> ast.expr:
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("encode", "strip", "lower")
+    ):
+        return node.func.value
+    return node
+
+
+def _operand_name(node: ast.expr) -> str | None:
+    """`password` for `credentials.password.encode("utf8")`, `x_token` for `x_token`."""
+    node = _strip_encode(node)
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    return None
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def _refuse_remaining(stmt: ast.stmt, where: str, maps: frozenset[str]) -> None:
     for node in ast.walk(stmt):
-        problem = _problem(node)
+        problem = _problem(node, maps)
         if problem:
             raise ExportError(
                 f"{where} puts a secret in the code ({problem}); secrets are never exported. "
@@ -195,7 +523,9 @@ def _refuse_remaining(stmt: ast.stmt, where: str) -> None:
             )
 
 
-def _problem(node: ast.AST) -> str | None:
+def _problem(node: ast.AST, maps: frozenset[str]) -> str | None:
+    if _is_text(node) and _KNOWN_TOKEN.search(_text(node)):  # type: ignore[arg-type]
+        return "a literal shaped like an API token or private key"
     if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         for target in targets:
@@ -205,6 +535,14 @@ def _problem(node: ast.AST) -> str | None:
                 return f"`{name}` is assigned a literal"
             if secret is not None and _CREDENTIAL_URL.match(secret):
                 return "a URL with a password"
+            if (is_secret_name(name) or name in maps) and any(map(_is_text, _held(node.value))):
+                return f"`{name}` holds literals"
+    if isinstance(node, ast.Dict):
+        for key, value in zip(node.keys, node.values, strict=True):
+            label = key.value if isinstance(key, ast.Constant) and isinstance(key.value, str) else None
+            if _is_text(value) and _secret_entry(label, _text(value)):
+                what = "an Authorization header" if (label or "").lower() in _AUTH_HEADERS else f"{label!r}"
+                return f"{what} holds a literal"
     if isinstance(node, ast.Call):
         for keyword in node.keywords:
             if keyword.arg and is_secret_name(keyword.arg) and _is_text(keyword.value):
@@ -226,7 +564,66 @@ def _problem(node: ast.AST) -> str | None:
     return None
 
 
-def _is_text(node: ast.expr) -> bool:
+def _held(value: ast.expr) -> list[ast.expr]:
+    """The values a container display holds, nested ones included (not dict keys)."""
+    if isinstance(value, ast.Dict):
+        items = list(value.values)
+    elif isinstance(value, ast.List | ast.Tuple | ast.Set):
+        items = list(value.elts)
+    else:
+        return []
+    return items + [inner for item in items for inner in _held(item)]
+
+
+# --- comments ----------------------------------------------------------------------------------
+
+
+def scrub_comments(source: str) -> str:
+    """`source` without the comments that hold a secret: a comment line goes, a trailing comment
+    is cut off. Anything tokenize can't read is returned as it is."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        return source
+    cuts = {
+        tok.start[0]: tok.start[1]
+        for tok in tokens
+        if tok.type == tokenize.COMMENT and comment_holds_secret(tok.string)
+    }
+    if not cuts:
+        return source
+    lines = source.splitlines()
+    kept = []
+    for number, line in enumerate(lines, start=1):
+        if number in cuts:
+            line = line[: cuts[number]].rstrip()
+            if not line.strip():
+                continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def comment_holds_secret(comment: str) -> bool:
+    text = comment.lstrip("#").strip()
+    if looks_like_credential(text) or _SHELL_CREDENTIALS.search(text) or _AUTH_IN_TEXT.search(text):
+        return True
+    for match in _NAMED_IN_TEXT.finditer(text):
+        name, value = match.group(1).split(".")[-1], match.group(2)
+        if not is_secret_name(name):
+            continue
+        if value[0] in "'\"" or (_BARE_SECRET.fullmatch(value) and re.search(r"\d", value)):
+            return True
+    return False
+
+
+# --- small helpers -----------------------------------------------------------------------------
+
+
+def _is_credential(text: str) -> bool:
+    return bool(_KNOWN_TOKEN.search(text) or _CREDENTIAL_URL.match(text))
+
+
+def _is_text(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and isinstance(node.value, str | bytes) and bool(node.value)
 
 
@@ -235,29 +632,68 @@ def _text(node: ast.expr) -> str:
     return value if isinstance(value, str) else value.decode("latin-1")
 
 
-def _is_bytes(value: ast.expr) -> bool:
+def _is_bytes(value: ast.expr | None) -> bool:
     return isinstance(value, ast.Constant) and isinstance(value.value, bytes)
 
 
+def _is_wrapped_literal(value: ast.expr) -> bool:
+    """`SecretStr("x")`, `"x".encode()`: a literal in a thin wrapper."""
+    if not isinstance(value, ast.Call):
+        return False
+    func = value.func
+    if isinstance(func, ast.Attribute) and func.attr == "encode":
+        return isinstance(func.value, ast.Constant)
+    return ast.unparse(func).split(".")[-1] in _WRAPPERS and len(value.args) == 1 and _is_text(value.args[0])
+
+
 def _env_name(value: ast.expr) -> str | None:
-    """`X` when the value already reads the environment variable X with a literal fallback."""
-    if isinstance(value, ast.Call) and ast.unparse(value.func) in _ENV_READERS and value.args:
-        first = value.args[0]
+    """`X` when the value reads the environment variable X with a fallback (else None)."""
+    call = value.values[0] if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or) else value
+    if isinstance(call, ast.Call) and ast.unparse(call.func) in _ENV_READERS and call.args:
+        first = call.args[0]
         if isinstance(first, ast.Constant) and isinstance(first.value, str):
             return first.value
     return None
 
 
-def _environ_lookup(env: str, as_bytes: bool) -> ast.expr:
-    lookup: ast.expr = ast.parse(f"os.environ[{env!r}]", mode="eval").body
-    if as_bytes:
-        lookup = ast.parse(f"os.environ[{env!r}].encode()", mode="eval").body
-    return lookup
+def _fallback(value: ast.expr) -> ast.expr | None:
+    """What is used when the variable is unset: `getenv("K", <this>)`, `getenv("K") or <this>`."""
+    if isinstance(value, ast.BoolOp) and isinstance(value.op, ast.Or) and len(value.values) >= 2:
+        return value.values[-1] if len(value.values) == 2 else ast.BoolOp(ast.Or(), value.values[1:])
+    if isinstance(value, ast.Call):
+        return _env_default(value)
+    return None
+
+
+def _env_default(call: ast.Call) -> ast.expr | None:
+    if len(call.args) > 1:
+        return call.args[1]
+    return next((k.value for k in call.keywords if k.arg == "default"), None)
+
+
+def _generates(value: ast.AST) -> bool:
+    """The expression makes a fresh random value: `secrets.token_hex()`, `os.urandom(32)`, ..."""
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            func = ast.unparse(node.func)
+            if func.startswith("secrets.") or func.split(".")[-1] in _GENERATORS:
+                return True
+    return False
+
+
+def _makes_bytes(value: ast.AST) -> bool:
+    calls = [ast.unparse(n.func).split(".")[-1] for n in ast.walk(value) if isinstance(n, ast.Call)]
+    return bool(calls) and calls[0] in _BYTES_GENERATORS
+
+
+def _lookup(env: str, as_bytes: bool) -> ast.expr:
+    text = f"{REQUIRE_ENV}({env!r})" + (".encode()" if as_bytes else "")
+    return ast.parse(text, mode="eval").body
 
 
 def _is_settings_class(stmt: ast.ClassDef) -> bool:
     return any(ast.unparse(base).split(".")[-1] == "BaseSettings" for base in stmt.bases)
 
 
-def _copy(node: ast.stmt) -> Any:
+def _copy(node: Any) -> Any:
     return copy.deepcopy(node)

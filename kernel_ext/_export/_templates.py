@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-GUNICORN_CMD = "gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w 2 --bind 0.0.0.0:8000"
+MANIFEST = ".kernel_ext-export.json"
 
-DOCKERFILE = """\
+
+def gunicorn_cmd(workers: int) -> str:
+    return f"gunicorn app.main:app -k uvicorn_worker.UvicornWorker -w {workers} --bind 0.0.0.0:8000"
+
+
+def dockerfile(workers: int, directories: Sequence[str] = ()) -> str:
+    copies = "".join(f"COPY --chown=app {d} ./{d}\n" for d in directories)
+    return f"""\
 FROM python:3.12-slim
 
 ENV PYTHONDONTWRITEBYTECODE=1 \\
@@ -22,17 +30,19 @@ RUN pip install -r requirements.txt
 RUN useradd --create-home --uid 10001 app && chown app /srv
 COPY --chown=app gunicorn.conf.py .
 COPY --chown=app app ./app
-USER app
+{copies}USER app
 
 EXPOSE 8000
-CMD ["gunicorn", "app.main:app", "-k", "uvicorn_worker.UvicornWorker", "-w", "2", \\
+CMD ["gunicorn", "app.main:app", "-k", "uvicorn_worker.UvicornWorker", "-w", "{workers}", \\
      "--bind", "0.0.0.0:8000"]
 """
 
-DOCKERIGNORE = """\
+
+DOCKERIGNORE = f"""\
 .env
 .env.*
 !.env.example
+{MANIFEST}
 *.db
 *.sqlite3
 __pycache__/
@@ -41,20 +51,39 @@ __pycache__/
 .git/
 """
 
+ENV_MODULE = '''\
+"""Settings the export took out of the code: the app reads them at import, and stops there
+with a clear message when one is missing."""
+
+import os
+
+
+def require_env(name: str) -> str:
+    """The value of the environment variable `name`, which must be set and not empty."""
+    value = os.environ.get(name, "")
+    if not value:
+        raise RuntimeError(
+            f"the environment variable {name} is not set; the app needs it to start "
+            "(.env.example lists every variable it reads)"
+        )
+    return value
+'''
+
 _GUNICORN_CONF = '''\
 """gunicorn settings; the command line (as in the Dockerfile) overrides them."""
 
 import os
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+workers = int(os.environ.get("WEB_CONCURRENCY", "{workers}")){note}
 worker_class = "uvicorn_worker.UvicornWorker"
 accesslog = "-"
 
 # Import the app once, before the workers fork: what the notebook's cells do at import time
-# (create tables, generate a development secret) then happens once, and is shared.
+# (create tables, read settings) then happens once, and is shared.
 preload_app = True
 '''
+_ONE_WORKER_NOTE = "  # the app keeps state in process memory: see README.md"
 
 _GUNICORN_SQLALCHEMY = '''
 
@@ -69,8 +98,9 @@ def post_fork(server, worker):
 '''
 
 
-def gunicorn_conf(uses_sqlalchemy: bool) -> str:
-    return _GUNICORN_CONF + (_GUNICORN_SQLALCHEMY if uses_sqlalchemy else "")
+def gunicorn_conf(uses_sqlalchemy: bool, workers: int = 2) -> str:
+    text = _GUNICORN_CONF.format(workers=workers, note=_ONE_WORKER_NOTE if workers == 1 else "")
+    return text + (_GUNICORN_SQLALCHEMY if uses_sqlalchemy else "")
 
 
 def env_example(names: Sequence[str]) -> str:
@@ -79,21 +109,51 @@ def env_example(names: Sequence[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def readme(
-    source: str,
-    files: Sequence[str],
-    env: Sequence[str],
-    secrets: Sequence[tuple[str, str]],
-    exported: int,
-    total: int,
-) -> str:
-    tree = "\n".join(f"    {path}" for path in files)
-    title = source.removesuffix(".ipynb") if source else "app"
-    origin = f"`{source}`" if source else "a notebook"
+@dataclass(frozen=True)
+class Facts:
+    """What the README tells about one export."""
+
+    source: str
+    files: Sequence[str]
+    exported: int
+    total: int
+    env: Sequence[str] = ()
+    secrets: Sequence[tuple[str, str]] = ()  # (variable, cell) of literals moved out
+    generated: Sequence[tuple[str, str]] = ()  # (variable, cell) that had a per-process default
+    state: Sequence[str] = ()  # descriptions of what each worker holds in its own memory
+    websockets: bool = False
+    directories: Sequence[str] = field(default=())
+
+    @property
+    def workers(self) -> int:
+        return 1 if self.state else 2
+
+
+def state_warning(facts: Facts) -> str:
+    """One paragraph: what lives in process memory, and why the export runs one worker."""
+    held = "; ".join(facts.state)
+    broadcast = (
+        " A WebSocket client connected to one worker would never hear a broadcast sent by another."
+        if facts.websockets
+        else ""
+    )
+    return (
+        f"The app keeps state in the memory of its process: {held}. Each gunicorn worker would "
+        "have its own copy: with two workers, a request could miss what another request stored."
+        f"{broadcast} So it runs with one worker (`-w 1`). To serve more, keep that state in a "
+        "database or Redis (a pub/sub channel for broadcasts), then raise `-w` or `WEB_CONCURRENCY`."
+    )
+
+
+def readme(facts: Facts) -> str:
+    tree = "\n".join(f"    {path}" for path in facts.files)
+    title = facts.source.removesuffix(".ipynb") if facts.source else "app"
+    origin = f"`{facts.source}`" if facts.source else "a notebook"
+    workers = "one uvicorn worker" if facts.workers == 1 else "two uvicorn workers"
     text = f"""\
 # {title}
 
-A FastAPI app exported by `kernel_ext` from {origin}: the {exported} of {total} code cells
+A FastAPI app exported by `kernel_ext` from {origin}: the {facts.exported} of {facts.total} code cells
 that build the app, with only the latest definition of anything redefined. Probes, asserts
 and magics stayed in the notebook.
 
@@ -105,7 +165,7 @@ and magics stayed in the notebook.
 
 ```
 python -m venv .venv && .venv/bin/pip install -r requirements.txt
-.venv/bin/{GUNICORN_CMD}
+.venv/bin/{gunicorn_cmd(facts.workers)}
 ```
 
 Then open http://127.0.0.1:8000/docs. For a quick edit-and-reload loop while developing,
@@ -118,12 +178,24 @@ docker build -t app .
 docker run --rm -p 8000:8000 --env-file .env app
 ```
 
-The image is `python:3.12-slim`, runs as an unprivileged user, and serves with gunicorn and two
-uvicorn workers (`WEB_CONCURRENCY` changes that through `gunicorn.conf.py`, which also preloads
+The image is `python:3.12-slim`, runs as an unprivileged user, and serves with gunicorn and
+{workers} (`WEB_CONCURRENCY` changes that through `gunicorn.conf.py`, which also preloads
 the app so import-time setup runs once).
 """
-    if env:
-        names = "\n".join(f"- `{name}`" for name in env)
+    text += "\n## Workers\n\n"
+    if facts.state:
+        text += state_warning(facts) + "\n"
+    else:
+        text += (
+            "No route changes module-level memory (dicts, lists, sets or objects the export could "
+            "see), so each request may go to either worker. If you add such state, keep it in a "
+            "database, or run one worker.\n"
+        )
+    if facts.directories:
+        names = ", ".join(f"`{d}/`" for d in facts.directories)
+        text += f"\nThe app serves files from {names}, copied from the notebook's directory.\n"
+    if facts.env:
+        names = "\n".join(f"- `{name}`" for name in facts.env)
         text += f"""
 ## Configuration
 
@@ -132,16 +204,20 @@ into the image). `.env.example` lists them:
 
 {names}
 """
-    if secrets:
-        moved = "\n".join(f"- `{env_name}` (from {cell})" for env_name, cell in secrets)
+    if facts.secrets:
+        moved = "\n".join(f"- `{env_name}` (from {cell})" for env_name, cell in facts.secrets)
         text += f"""
 These were literals in the notebook. The export never writes secrets, so the app now reads them
-from the environment and will not start without them:
+from the environment when it is imported, and will not start without them:
 
 {moved}
 """
-    text += """
-Note: module-level state (an in-memory dict used as a database) lives in each worker process
-separately; with more than one worker, keep state in a real database.
+    for env_name, cell in facts.generated:
+        text += f"""
+`{env_name}` had a default generated per process in the notebook ({cell}): fine while
+prototyping, since tokens died with the kernel anyway. The export requires it instead. With a
+generated key every restart would invalidate the tokens already issued, and a token signed by
+one worker or replica would be refused by another. Set it in production to a long random value
+that stays the same (`python -c "import secrets; print(secrets.token_urlsafe(32))"`).
 """
     return text
