@@ -336,7 +336,7 @@ def test_a_generated_secret_key_is_required_and_the_readme_says_why(tmp_path: Pa
     assert "SECRET_KEY = require_env('SECRET_KEY')" in (tmp_path / "app" / "main.py").read_text()
     readme = " ".join((tmp_path / "README.md").read_text().split())
     assert "`SECRET_KEY` had a default generated per process in the notebook" in readme
-    assert "a token signed by one worker or replica would be refused by another" in readme
+    assert "a token signed, or a password accepted, by one process would be refused by another" in readme
     assert "SECRET_KEY: had a per-process generated default" in result.summary()
 
 
@@ -365,3 +365,24 @@ def test_a_stateless_app_keeps_two_workers(tmp_path: Path) -> None:
     assert (result.workers, result.state) == (2, ())
     assert '"-w", "2"' in (tmp_path / "Dockerfile").read_text()
     assert "each request may go to either worker" in " ".join((tmp_path / "README.md").read_text().split())
+
+
+def test_a_generated_default_through_a_helper_is_required_and_the_helper_dropped(tmp_path: Path) -> None:
+    cells = [
+        "import secrets\nfrom fastapi import FastAPI\nfrom pydantic import Field, SecretStr\n"
+        "from pydantic_settings import BaseSettings\napp = FastAPI()\n\n"
+        "def generated_secret() -> SecretStr:\n    return SecretStr(secrets.token_urlsafe(32))\n\n"
+        "class AuthSettings(BaseSettings):\n    secret_key: SecretStr = Field(default_factory=generated_secret)\n\n"
+        "settings = AuthSettings()\n\n"
+        "@app.get('/k')\ndef k():\n    return len(settings.secret_key.get_secret_value())"
+    ]
+    result = export_cells(cells, tmp_path)
+    assert [(s.env, s.generated) for s in result.secrets] == [("SECRET_KEY", True)]
+    config = (tmp_path / "app" / "config.py").read_text()
+    assert "    secret_key: SecretStr\n" in config
+    assert "generated_secret" not in config and "import secrets" not in config
+    env = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
+    done = subprocess.run(
+        [sys.executable, "-c", "import app.main"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert done.returncode != 0 and "secret_key" in done.stderr  # pydantic: a required field

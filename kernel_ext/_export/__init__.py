@@ -25,7 +25,14 @@ from ._errors import ExportError
 from ._layout import layout
 from ._plan import CellDecision, Plan, Stmt, import_version, make_plan
 from ._requirements import requirements
-from ._secrets import REQUIRE_ENV, MovedSecret, credential_maps, protect, scrub_comments
+from ._secrets import (
+    REQUIRE_ENV,
+    MovedSecret,
+    credential_maps,
+    generator_functions,
+    protect,
+    scrub_comments,
+)
 from ._state import per_worker_state
 
 __all__ = [
@@ -149,6 +156,7 @@ def _export(
     _check_target(out_dir, force)
     plan = make_plan(cells, app_name)
     rewritten, constants, moved = _protect(plan)
+    _drop_unused_generators(plan, rewritten)
 
     def render(stmt: Stmt) -> str:
         if stmt.index in rewritten:
@@ -207,6 +215,7 @@ def _protect(plan: Plan) -> tuple[dict[int, ast.stmt], dict[int, list[str]], lis
     """Secrets out of the kept statements: (rewritten statements, constants they read, moved)."""
     code = [s.node for s in plan.statements]
     maps = credential_maps(code)
+    generators = generator_functions(code)
     taken = frozenset(name for s in plan.statements for name in s.names.binds)
     rewritten: dict[int, ast.stmt] = {}
     constants: dict[int, list[str]] = {}
@@ -214,13 +223,37 @@ def _protect(plan: Plan) -> tuple[dict[int, ast.stmt], dict[int, list[str]], lis
     for stmt in plan.statements:
         if stmt.is_import:
             continue
-        result = protect(stmt.node, stmt.cell.name, maps, taken)
+        result = protect(stmt.node, stmt.cell.name, maps, taken, generators)
         if result.stmt is not None:
             rewritten[stmt.index] = result.stmt
         if result.constants:
             constants[stmt.index] = [c.line() for c in result.constants]
         moved += result.moved
     return rewritten, constants, _unique(moved)
+
+
+def _drop_unused_generators(plan: Plan, rewritten: dict[int, ast.stmt]) -> None:
+    """A helper that only made a generated default the export removed is dead code: drop it."""
+    code = {s.index: rewritten.get(s.index, s.node) for s in plan.statements}
+    generators = generator_functions(code.values())
+
+    def read_elsewhere(name: str, own: int) -> bool:
+        return any(
+            isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
+            for index, stmt in code.items()
+            if index != own
+            for node in ast.walk(stmt)
+        )
+
+    plan.statements = [
+        s
+        for s in plan.statements
+        if not (
+            isinstance(s.node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and s.node.name in generators
+            and not read_elsewhere(s.node.name, s.index)
+        )
+    ]
 
 
 def _has_websocket_routes(code: Sequence[ast.stmt]) -> bool:

@@ -272,15 +272,34 @@ def credential_maps(statements: Iterable[ast.stmt]) -> frozenset[str]:
     return frozenset(found)
 
 
+def generator_functions(statements: Iterable[ast.stmt]) -> frozenset[str]:
+    """Notebook functions that make a fresh random value (`def generated_secret(): return
+    SecretStr(secrets.token_urlsafe(32))`), also through one another."""
+    functions = [s for s in statements if isinstance(s, ast.FunctionDef | ast.AsyncFunctionDef)]
+    found: set[str] = set()
+    while True:
+        more = {
+            f.name for f in functions if f.name not in found and _generates(f, frozenset(found), body=True)
+        }
+        if not more:
+            return frozenset(found)
+        found |= more
+
+
 def protect(
-    stmt: ast.stmt, where: str, maps: frozenset[str] = frozenset(), taken: frozenset[str] = frozenset()
+    stmt: ast.stmt,
+    where: str,
+    maps: frozenset[str] = frozenset(),
+    taken: frozenset[str] = frozenset(),
+    generators: frozenset[str] = frozenset(),
 ) -> Protected:
     """Move the statement's secrets to the environment, or refuse (ExportError naming `where`).
 
     `maps`: names of credential dicts (see `credential_maps`); `taken`: names the exported code
-    binds, which a new constant must not shadow.
+    binds, which a new constant must not shadow; `generators`: notebook functions that make a
+    random value (see `generator_functions`).
     """
-    new, moved = _rewrite_top(stmt, where, maps)
+    new, moved = _rewrite_top(stmt, where, maps, generators)
     result = Protected(new, moved)
     compared = _rewrite_comparisons(result.stmt or stmt, where, taken)
     if compared is not None:
@@ -293,9 +312,11 @@ def protect(
 # --- top-level assignments and settings classes -------------------------------------------------
 
 
-def _rewrite_top(stmt: ast.stmt, where: str, maps: frozenset[str]) -> tuple[Any, list[MovedSecret]]:
+def _rewrite_top(
+    stmt: ast.stmt, where: str, maps: frozenset[str], generators: frozenset[str]
+) -> tuple[Any, list[MovedSecret]]:
     if isinstance(stmt, ast.ClassDef) and _is_settings_class(stmt):
-        return _rewrite_settings(stmt, where)
+        return _rewrite_settings(stmt, where, generators)
     if not (isinstance(stmt, ast.Assign | ast.AnnAssign) and stmt.value is not None):
         return None, []
     targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -303,7 +324,7 @@ def _rewrite_top(stmt: ast.stmt, where: str, maps: frozenset[str]) -> tuple[Any,
         return None, []
     name = targets[0].id
     new = _copy(stmt)
-    lookup = _moved_value(name, stmt.value, where)
+    lookup = _moved_value(name, stmt.value, where, generators)
     if lookup is not None:
         new.value = lookup[0]
         return new, [lookup[1]]
@@ -314,7 +335,9 @@ def _rewrite_top(stmt: ast.stmt, where: str, maps: frozenset[str]) -> tuple[Any,
     return (new, found) if found else (None, [])
 
 
-def _moved_value(name: str, value: ast.expr, where: str) -> tuple[ast.expr, MovedSecret] | None:
+def _moved_value(
+    name: str, value: ast.expr, where: str, generators: frozenset[str]
+) -> tuple[ast.expr, MovedSecret] | None:
     """`require_env(...)` for a secret literal, env fallback or generated value, with what moved."""
     env = _env_name(value)
     secret = literal_secret(value)
@@ -323,7 +346,7 @@ def _moved_value(name: str, value: ast.expr, where: str) -> tuple[ast.expr, Move
         fallback = _fallback(value)
         if fallback is None:
             return None
-        if _generates(fallback):
+        if _generates(fallback, generators):
             return _lookup(env, _makes_bytes(fallback)), MovedSecret(env, where, "", generated=True)
         text = literal_secret(fallback)
         if text is not None and (is_secret_name(env) or is_secret_name(name) or _is_credential(text)):
@@ -331,7 +354,7 @@ def _moved_value(name: str, value: ast.expr, where: str) -> tuple[ast.expr, Move
         return None
     if plain and secret is not None and (is_secret_name(name) or _is_credential(secret)):
         return _lookup(name.upper(), _is_bytes(value)), MovedSecret(name.upper(), where, secret)
-    if is_secret_name(name) and _generates(value):
+    if is_secret_name(name) and _generates(value, generators):
         generated = MovedSecret(name.upper(), where, "", generated=True)
         return _lookup(name.upper(), _makes_bytes(value)), generated
     return None
@@ -376,7 +399,9 @@ def _env_from_path(path: list[str]) -> str:
     return re.sub(r"[^A-Za-z0-9]+", "_", "_".join(path)).strip("_").upper()
 
 
-def _rewrite_settings(stmt: ast.ClassDef, where: str) -> tuple[ast.stmt | None, list[MovedSecret]]:
+def _rewrite_settings(
+    stmt: ast.ClassDef, where: str, generators: frozenset[str]
+) -> tuple[ast.stmt | None, list[MovedSecret]]:
     moved: list[MovedSecret] = []
     body: list[ast.stmt] = []
     for item in stmt.body:
@@ -392,7 +417,7 @@ def _rewrite_settings(stmt: ast.ClassDef, where: str) -> tuple[ast.stmt | None, 
             if secret is not None and literal:
                 moved.append(MovedSecret(env, where, secret))
                 item = ast.AnnAssign(item.target, item.annotation, None, item.simple)
-            elif _generates(item.value):
+            elif _generates(item.value, generators):
                 moved.append(MovedSecret(env, where, "", generated=True))
                 item = ast.AnnAssign(item.target, item.annotation, _without_default(item.value), item.simple)
             elif (default := _field_default(item.value)) is not None and literal_secret(default) is not None:
@@ -671,13 +696,18 @@ def _env_default(call: ast.Call) -> ast.expr | None:
     return next((k.value for k in call.keywords if k.arg == "default"), None)
 
 
-def _generates(value: ast.AST) -> bool:
-    """The expression makes a fresh random value: `secrets.token_hex()`, `os.urandom(32)`, ..."""
-    for node in ast.walk(value):
+def _generates(value: ast.AST, generators: frozenset[str] = frozenset(), body: bool = False) -> bool:
+    """The expression makes a fresh random value: `secrets.token_hex()`, `os.urandom(32)`, a
+    notebook function in `generators` (called, or passed as `default_factory=`). With `body`,
+    `value` is a function and its body is what counts."""
+    nodes = [n for stmt in value.body for n in ast.walk(stmt)] if body else ast.walk(value)  # type: ignore[attr-defined]
+    for node in nodes:
         if isinstance(node, ast.Call):
             func = ast.unparse(node.func)
             if func.startswith("secrets.") or func.split(".")[-1] in _GENERATORS:
                 return True
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in generators:
+            return True
     return False
 
 

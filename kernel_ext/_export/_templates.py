@@ -215,9 +215,10 @@ from the environment when it is imported, and will not start without them:
     for env_name, cell in facts.generated:
         text += f"""
 `{env_name}` had a default generated per process in the notebook ({cell}): fine while
-prototyping, since tokens died with the kernel anyway. The export requires it instead. With a
-generated key every restart would invalidate the tokens already issued, and a token signed by
-one worker or replica would be refused by another. Set it in production to a long random value
-that stays the same (`python -c "import secrets; print(secrets.token_urlsafe(32))"`).
+prototyping, where it died with the kernel. The export requires it instead. A generated value
+differs in every worker and replica and changes on every restart, so a token signed, or a
+password accepted, by one process would be refused by another, and every restart would
+invalidate the tokens already issued. Set it in production to a value that stays the same
+(for a key: `python -c "import secrets; print(secrets.token_urlsafe(32))"`).
 """
     return text
