@@ -374,10 +374,15 @@ def test_a_generated_default_through_a_helper_is_required_and_the_helper_dropped
         "def generated_secret() -> SecretStr:\n    return SecretStr(secrets.token_urlsafe(32))\n\n"
         "class AuthSettings(BaseSettings):\n    secret_key: SecretStr = Field(default_factory=generated_secret)\n\n"
         "settings = AuthSettings()\n\n"
-        "@app.get('/k')\ndef k():\n    return len(settings.secret_key.get_secret_value())"
+        "@app.get('/k')\ndef k(key: str):\n"
+        "    return secrets.compare_digest(key, settings.secret_key.get_secret_value())\n\n"
+        "def new_id():\n    return secrets.token_hex(8)\n\n"
+        "@app.post('/ids')\ndef ids():\n    return new_id()"
     ]
     result = export_cells(cells, tmp_path)
     assert [(s.env, s.generated) for s in result.secrets] == [("SECRET_KEY", True)]
+    main = (tmp_path / "app" / "main.py").read_text()
+    assert "def k(key: str):" in main and "def new_id():" in main  # still used: kept
     config = (tmp_path / "app" / "config.py").read_text()
     assert "    secret_key: SecretStr\n" in config
     assert "generated_secret" not in config and "import secrets" not in config
@@ -386,3 +391,25 @@ def test_a_generated_default_through_a_helper_is_required_and_the_helper_dropped
         [sys.executable, "-c", "import app.main"], cwd=tmp_path, env=env, capture_output=True, text=True
     )
     assert done.returncode != 0 and "secret_key" in done.stderr  # pydantic: a required field
+
+
+def test_lazily_created_settings_are_read_at_startup(tmp_path: Path) -> None:
+    """`@lru_cache def get_settings()` would only fail on the first request; the export calls it."""
+    cells = [
+        "from functools import lru_cache\nfrom fastapi import Depends, FastAPI\n"
+        "from pydantic_settings import BaseSettings\napp = FastAPI()\n\n"
+        "class Settings(BaseSettings):\n    admin_email: str\n    app_name: str = 'demo'\n\n"
+        "@lru_cache\ndef get_settings():\n    return Settings()\n\n"
+        "@app.get('/info')\ndef info(settings: Settings = Depends(get_settings)):\n"
+        "    return settings.admin_email"
+    ]
+    export_cells(cells, tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "ADMIN_EMAIL"}
+
+    def import_app(extra: dict[str, str]) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-c", "import app.main"]
+        return subprocess.run(command, cwd=tmp_path, env={**env, **extra}, capture_output=True, text=True)
+
+    failed = import_app({})
+    assert failed.returncode != 0 and "admin_email" in failed.stderr
+    assert import_app({"ADMIN_EMAIL": "a@example.com"}).returncode == 0

@@ -157,11 +157,16 @@ def _export(
     plan = make_plan(cells, app_name)
     rewritten, constants, moved = _protect(plan)
     _drop_unused_generators(plan, rewritten)
+    factories = _lazy_settings_factories([rewritten.get(s.index, s.node) for s in plan.statements])
 
     def render(stmt: Stmt) -> str:
-        if stmt.index in rewritten:
-            return ast.unparse(rewritten[stmt.index])
-        return scrub_comments(source_of(stmt))
+        text = (
+            ast.unparse(rewritten[stmt.index]) if stmt.index in rewritten else scrub_comments(source_of(stmt))
+        )
+        name = getattr(stmt.node, "name", None)
+        if name in factories:
+            text += f"\n\n\n{_SETTINGS_AT_STARTUP}\n{name}()"
+        return text
 
     package = layout(plan, render, constants)
     directories, directory_warnings = referenced_directories(plan, base)
@@ -232,12 +237,51 @@ def _protect(plan: Plan) -> tuple[dict[int, ast.stmt], dict[int, list[str]], lis
     return rewritten, constants, _unique(moved)
 
 
-def _drop_unused_generators(plan: Plan, rewritten: dict[int, ast.stmt]) -> None:
-    """A helper that only made a generated default the export removed is dead code: drop it."""
-    code = {s.index: rewritten.get(s.index, s.node) for s in plan.statements}
-    generators = generator_functions(code.values())
+_SETTINGS_AT_STARTUP = (
+    "# Read the settings now: a missing one stops the app at startup, not at its first request."
+)
+_CACHES = frozenset({"lru_cache", "cache"})
 
-    def read_elsewhere(name: str, own: int) -> bool:
+
+def _lazy_settings_factories(code: Sequence[ast.stmt]) -> set[str]:
+    """Cached functions that create settings with a required field (`@lru_cache def
+    get_settings(): return Settings()`): the export calls each once at import."""
+    required = {
+        node.name
+        for node in code
+        if isinstance(node, ast.ClassDef)
+        and any(ast.unparse(b).split(".")[-1] == "BaseSettings" for b in node.bases)
+        and any(
+            isinstance(item, ast.AnnAssign)
+            and item.value is None
+            and getattr(item.target, "id", "") != "model_config"
+            for item in node.body
+        )
+    }
+    factories = set()
+    for node in code:
+        if not isinstance(node, ast.FunctionDef) or node.args.args or node.args.kwonlyargs:
+            continue
+        cached = any(ast.unparse(d).split("(")[0].split(".")[-1] in _CACHES for d in node.decorator_list)
+        returns = [n.value for n in ast.walk(node) if isinstance(n, ast.Return) and n.value is not None]
+        if cached and any(
+            isinstance(r, ast.Call) and isinstance(r.func, ast.Name) and r.func.id in required
+            for r in returns
+        ):
+            factories.add(node.name)
+    return factories
+
+
+def _drop_unused_generators(plan: Plan, rewritten: dict[int, ast.stmt]) -> None:
+    """A helper that only made a generated default the export removed is dead code: drop it.
+
+    Only a plain function (no decorator) that other code read before the rewrite and no longer
+    reads after it."""
+    before = {s.index: s.node for s in plan.statements}
+    after = {s.index: rewritten.get(s.index, s.node) for s in plan.statements}
+    generators = generator_functions(before.values())
+
+    def read_elsewhere(code: dict[int, ast.stmt], name: str, own: int) -> bool:
         return any(
             isinstance(node, ast.Name) and node.id == name and isinstance(node.ctx, ast.Load)
             for index, stmt in code.items()
@@ -245,15 +289,17 @@ def _drop_unused_generators(plan: Plan, rewritten: dict[int, ast.stmt]) -> None:
             for node in ast.walk(stmt)
         )
 
-    plan.statements = [
-        s
-        for s in plan.statements
-        if not (
-            isinstance(s.node, ast.FunctionDef | ast.AsyncFunctionDef)
-            and s.node.name in generators
-            and not read_elsewhere(s.node.name, s.index)
+    def dead(stmt: Stmt) -> bool:
+        node = stmt.node
+        return (
+            isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+            and not node.decorator_list
+            and node.name in generators
+            and read_elsewhere(before, node.name, stmt.index)
+            and not read_elsewhere(after, node.name, stmt.index)
         )
-    ]
+
+    plan.statements = [s for s in plan.statements if not dead(s)]
 
 
 def _has_websocket_routes(code: Sequence[ast.stmt]) -> bool:

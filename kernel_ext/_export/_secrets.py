@@ -174,7 +174,17 @@ _BARE_SECRET = re.compile(r"[A-Za-z0-9_+/=-]{6,}")  # `password: hunter2`, not `
 _WRAPPERS = frozenset({"SecretStr", "SecretBytes", "str", "bytes"})
 _ENV_READERS = frozenset({"os.getenv", "getenv", "os.environ.get", "environ.get"})
 _GENERATORS = frozenset(
-    {"token_hex", "token_urlsafe", "token_bytes", "urandom", "uuid4", "generate_key", "randbytes"}
+    {
+        "token_hex",
+        "token_urlsafe",
+        "token_bytes",
+        "randbits",
+        "randbelow",
+        "urandom",
+        "uuid4",
+        "generate_key",
+        "randbytes",
+    }
 )
 _BYTES_GENERATORS = frozenset({"token_bytes", "urandom", "randbytes", "generate_key"})
 REQUIRE_ENV = "require_env"
@@ -704,7 +714,7 @@ def _generates(value: ast.AST, generators: frozenset[str] = frozenset(), body: b
     for node in nodes:
         if isinstance(node, ast.Call):
             func = ast.unparse(node.func)
-            if func.startswith("secrets.") or func.split(".")[-1] in _GENERATORS:
+            if func.split(".")[-1] in _GENERATORS or func == "secrets.choice":
                 return True
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in generators:
             return True
