@@ -23,10 +23,23 @@ T = TypeVar("T")
 DEFAULT_PORT = 8000
 PORT_ENV = "KERNEL_EXT_PORT"
 STOP_GRACE_SECONDS = 1.0
+ACCEPTED_GRACE_SECONDS = 0.05
 
 
 class ServerError(RuntimeError):
     """A one-line, user-facing reason the server could not start."""
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, except that shutdown stops accepting a moment before it closes idle
+    connections. One accepted just before may not have sent its request yet; closing it then
+    drops that request (the client sees a reset), where a moment later it would be answered."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        for server in self.servers:
+            server.close()
+        await asyncio.sleep(ACCEPTED_GRACE_SECONDS)
+        await super().shutdown(sockets)
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -126,7 +139,7 @@ class ServerThread:
             timeout_graceful_shutdown=STOP_GRACE_SECONDS,
             ws_ping_interval=None,
         )
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.loop = _new_loop()
         started = threading.Event()
         self._thread = threading.Thread(

@@ -80,20 +80,23 @@ def notebook_kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
 
 @pytest.mark.parametrize("notebook_kernel", ["16_security_basic.ipynb"], indirect=True)
 def test_basic_auth_notebook_refuses_bad_credentials(notebook_kernel: tuple[Kernel, str]) -> None:
-    _, url = notebook_kernel
+    kernel, url = notebook_kernel
     me = url + "/users/me"
-    assert httpx.get(me, auth=("stanleyjobson", "swordfish")).json() == {"username": "stanleyjobson"}
+    # The notebook's demo credentials come from its settings (generated unless set).
+    username, password = kernel.value("(username, password)")
+    assert httpx.get(me, auth=(username, password)).json() == {"username": username}
     refused = [
         httpx.get(me),
-        httpx.get(me, auth=("stanleyjobson", "wrong")),
-        httpx.get(me, auth=("mallory", "swordfish")),
+        httpx.get(me, auth=(username, "wrong")),
+        httpx.get(me, auth=("mallory", password)),
+        httpx.get(me, auth=("stanleyjobson", "swordfish")),  # the reference's well-known pair
         httpx.get(me, headers={"Authorization": "Basic " + "A" * 5000}),
-        httpx.get(me, headers={"Authorization": "Bearer swordfish"}),
+        httpx.get(me, headers={"Authorization": f"Bearer {password}"}),
     ]
     for response in refused:
         assert response.status_code == 401, response.text
         assert response.headers["www-authenticate"] == "Basic"
-        assert "swordfish" not in response.text
+        assert password not in response.text
 
 
 @pytest.mark.parametrize("notebook_kernel", ["17_security_oauth2.ipynb"], indirect=True)
@@ -102,7 +105,10 @@ def test_oauth2_notebook_refuses_missing_forged_and_expired_tokens(
 ) -> None:
     kernel, url = notebook_kernel
     key = kernel.value("settings.secret_key.get_secret_value()")
-    login = httpx.post(url + "/token", data={"username": "johndoe", "password": "secret"})
+    password = kernel.value("settings.demo_password.get_secret_value()")
+    well_known = httpx.post(url + "/token", data={"username": "johndoe", "password": "secret"})
+    assert well_known.status_code == 400  # the reference's password is not the demo's
+    login = httpx.post(url + "/token", data={"username": "johndoe", "password": password})
     assert login.status_code == 200, login.text
     token = login.json()["access_token"]
 
