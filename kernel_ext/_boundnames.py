@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 # Names through which code binds globals it does not spell out. `get_ipython` covers every
 # magic and shell escape, which IPython rewrites into `get_ipython().run_line_magic(...)`.
 _DYNAMIC = frozenset({"exec", "eval", "globals", "vars", "locals", "get_ipython", "__main__"})
-# Ways to get hold of the namespace itself. Kept in a variable, it lets any later cell bind names
-# through it (`ns["dep"] = ...`), so from then on every cell diffs the whole namespace.
-_NAMESPACE_HANDLES = frozenset({"globals", "vars", "locals", "__main__"})
-_NAMESPACE_ATTRIBUTES = frozenset({"modules", "user_ns", "user_global_ns", "user_module"})
+# Ways to get hold of the namespace itself. Stored in a variable (`ns = globals()`), a handle
+# lets any later cell bind names through it (`ns["dep"] = ...`), so from then on every cell diffs
+# the whole namespace. Only passed along (`exec(code, globals())`), it makes just this cell do so.
+_NAMESPACE_HANDLES = frozenset({"globals", "vars", "locals", "__main__", "get_ipython"})
+_NAMESPACE_ATTRIBUTES = frozenset({"modules", "user_ns", "user_global_ns", "user_module", "__globals__"})
+_STORES = (ast.Assign, ast.AnnAssign, ast.AugAssign, ast.NamedExpr)
 
 
 @dataclass
@@ -45,7 +47,10 @@ def read_cell(tree: ast.AST) -> CellCode:
     for node in ast.walk(tree):
         names.update(_binds(node))
         dynamic = dynamic or _reaches_globals(node)
-        later_anything = later_anything or _handles_namespace(node)
+        if isinstance(node, _STORES) and node.value is not None:
+            later_anything = later_anything or any(map(_handles_namespace, ast.walk(node.value)))
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            later_anything = later_anything or _reaches_globals(node)  # `import __main__` keeps one
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             for inner in ast.walk(node):
                 if isinstance(inner, ast.Global):
@@ -76,8 +81,6 @@ def _handles_namespace(node: ast.AST) -> bool:
         return node.id in _NAMESPACE_HANDLES
     if isinstance(node, ast.Attribute):
         return node.attr in _NAMESPACE_ATTRIBUTES
-    if isinstance(node, (ast.Import, ast.ImportFrom)):
-        return _reaches_globals(node)
     return False
 
 
@@ -85,8 +88,8 @@ def _reaches_globals(node: ast.AST) -> bool:
     """Whether `node` can bind globals without naming them."""
     if isinstance(node, ast.Name):
         return isinstance(node.ctx, ast.Load) and node.id in _DYNAMIC
-    if isinstance(node, ast.Attribute):
-        return node.attr == "modules"  # sys.modules["__main__"].__dict__ and the like
+    if isinstance(node, ast.Attribute):  # sys.modules["__main__"], f.__globals__, ip.user_ns
+        return node.attr in _NAMESPACE_ATTRIBUTES
     if isinstance(node, ast.ImportFrom):
         return node.module == "__main__" or any(alias.name == "*" for alias in node.names)
     if isinstance(node, ast.Import):

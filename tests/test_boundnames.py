@@ -48,6 +48,8 @@ def test_names_a_cell_binds(code: str, expected: set[str]) -> None:
         "from os import *",
         "import __main__\n__main__.x = 1",
         "import sys\nsys.modules['__main__'].x = 1",
+        "f.__globals__['x'] = 1",
+        "ip.user_ns['x'] = 1",
     ],
 )
 def test_code_that_binds_names_it_does_not_spell_is_anything(code: str) -> None:
@@ -59,9 +61,19 @@ def test_global_in_a_function_counts_for_later_cells() -> None:
     assert code.later == {"app"} and "app" in code.names  # type: ignore[operator]
     assert not code.later_anything
     assert read_cell(ast.parse("def f():\n    globals()['x'] = 1")).later_anything
-    assert read_cell(ast.parse("ns = globals()")).later_anything
-    assert read_cell(ast.parse("ns = get_ipython().user_ns")).later_anything
-    assert not read_cell(ast.parse("x = get_ipython()")).later_anything
+    # A handle on the namespace kept in a variable counts for later cells; one only used doesn't.
+    for kept in (
+        "ns = globals()",
+        "ns = get_ipython().user_ns",
+        "ip = get_ipython()",
+        "import __main__",
+        "g = f.__globals__",
+        "(ns := vars())",
+    ):
+        assert read_cell(ast.parse(kept)).later_anything, kept
+    for used in ("exec('x = 1', globals())", "del globals()['x']", "globals()['x'] = 1", "print(vars())"):
+        code = read_cell(ast.parse(used))
+        assert code.names is None and not code.later_anything, used
 
 
 def test_watch_returns_the_tree_and_survives_its_own_failure() -> None:
