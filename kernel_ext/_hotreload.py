@@ -331,8 +331,10 @@ class HotReloader:
             self._count_dependencies(entry, +1)
         if not dropped:
             return len(new) + len(gone)
+        # Appended entries sit at the end: say where, rather than search 5,000 ids for them.
+        appended_at = {id(r): len(routes) - len(new) + i for i, r in enumerate(new)}
         ids, position_of = self._locate(
-            router, routes, [*dropped.values(), *(r for r in new if id(r) in placed)]
+            router, routes, [*dropped.values(), *(r for r in new if id(r) in placed)], appended_at
         )
         settled, settled_ids = list(routes), list(ids)
         delete: set[int] = set()
@@ -355,23 +357,24 @@ class HotReloader:
         return len(new) + len(gone)
 
     def _locate(
-        self, router: Router, routes: list[BaseRoute], wanted: list[BaseRoute]
+        self, router: Router, routes: list[BaseRoute], wanted: list[BaseRoute], hints: dict[int, int]
     ) -> tuple[list[int], dict[int, int]]:
         """The ids of `routes` and the positions of `wanted` in it.
 
         Mapping 5,000 routes to ids costs more than the rest of an edit, so the ids are kept per
-        router. The cache is a hint: a position is used only if the route is found there.
+        router. The cache and `hints` (id -> likely position) are only hints: a position is used
+        only if the route is found there.
         """
         cached = self._route_ids.get(id(router))
         if cached is not None and cached[0] is routes and len(cached[1]) <= len(routes):
             ids = cached[1] + list(map(id, routes[len(cached[1]) :]))
-            found = _positions(routes, ids, wanted)
+            found = _positions(routes, ids, wanted, hints)
             if len(found) < len(wanted):  # a stale hint, or really gone: ask the list itself
                 ids = list(map(id, routes))
-                found = _positions(routes, ids, wanted)
+                found = _positions(routes, ids, wanted, hints)
         else:
             ids = list(map(id, routes))
-            found = _positions(routes, ids, wanted)
+            found = _positions(routes, ids, wanted, hints)
         self._route_ids[id(router)] = (routes, ids)
         return ids, found
 
@@ -568,10 +571,17 @@ def _include_targets(routes: list[BaseRoute]) -> list[Router]:
     return [private.included_router_target(r) for r in routes if private.is_included_router(r)]
 
 
-def _positions(routes: list[BaseRoute], ids: list[int], wanted: list[BaseRoute]) -> dict[int, int]:
-    """id(route) -> its position in `routes`, for each of `wanted` found where `ids` says."""
+def _positions(
+    routes: list[BaseRoute], ids: list[int], wanted: list[BaseRoute], hints: dict[int, int]
+) -> dict[int, int]:
+    """id(route) -> its position in `routes`, for each of `wanted` found where a hint or `ids`
+    says."""
     found: dict[int, int] = {}
     for route in wanted:
+        hint = hints.get(id(route), -1)
+        if 0 <= hint < len(routes) and routes[hint] is route:
+            found[id(route)] = hint
+            continue
         try:
             position = ids.index(id(route))
         except ValueError:
