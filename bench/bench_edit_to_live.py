@@ -6,7 +6,8 @@ issue-2 budget is taken inside the kernel, from the end of the cell's own code (
 statement records `time.perf_counter()`) to the first call of the new endpoint; the same gap as
 seen by the polling client is in the notes (perf_counter is CLOCK_MONOTONIC on Linux, one clock
 for both processes).
-uvicorn --reload (watchfiles) starts the clock when the file has been written.
+uvicorn --reload (watchfiles) starts the clock when the file has been written. On both sides the
+first edit warms up and is not counted.
 Targets: ≥ 100x faster than uvicorn --reload; ≤ 10 ms from the end of the cell to the new response.
 Usage: .venv/bin/python bench/bench_edit_to_live.py [--rounds N] [--json PATH]
 """
@@ -44,12 +45,14 @@ def in_kernel(rounds: int) -> tuple[list[float], list[float], list[float]]:
         url = k.value("__import__('kernel_ext').base_url()")
         with Poller(url + "/version") as poller:
             poller.wait_for('"v0"')
-            for n in range(1, rounds + 1):
+            for n in range(1, rounds + 2):  # round 1 warms up and is not counted
                 time.sleep(0.2)
                 started = time.perf_counter()
                 k.run(KERNEL_ROUTE.format(n=n) + "_cell_end = time.perf_counter()")
                 seen = poller.wait_for(f'"v{n}"')
                 cell_end, served = k.value(f"(_cell_end, _served[{n}])")
+                if n == 1:
+                    continue
                 from_submit.append((seen - started) * 1000)
                 served_after_end.append((served - cell_end) * 1000)
                 seen_after_end.append((seen - cell_end) * 1000)
@@ -66,11 +69,13 @@ def with_uvicorn_reload(rounds: int) -> list[float]:
             Poller(url + "/version") as poller,
         ):
             poller.wait_for('"v0"', timeout=60)
-            for n in range(1, rounds + 1):
+            for n in range(1, rounds + 2):  # round 1 warms up and is not counted
                 time.sleep(0.5)
                 source.write_text(APP + ROUTE.format(n=n))
                 saved = time.perf_counter()
-                times.append((poller.wait_for(f'"v{n}"', timeout=60) - saved) * 1000)
+                seen = poller.wait_for(f'"v{n}"', timeout=60)
+                if n > 1:
+                    times.append((seen - saved) * 1000)
     return times
 
 
