@@ -80,7 +80,8 @@ class Session:
         if self.server is not None and self.server.running:
             raise ServerError(f"The server is already running at {self.base_url}; %api stop first.")
         host = self.host if host is None else host.strip()
-        if sock is None and port is None and not os.environ.get(PORT_ENV) and Session.last_port:
+        any_port = os.environ.get(PORT_ENV, "").strip() in ("", "0")
+        if sock is None and port is None and any_port and Session.last_port:  # keep the URL if free
             port = _free_or_none(host, Session.last_port)
         candidate = self._candidate()
         self._refused = None

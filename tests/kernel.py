@@ -46,9 +46,10 @@ class Reply:
 class Kernel:
     def __init__(self, env: dict[str, str] | None = None) -> None:
         self.manager = KernelManager(kernel_name="python3")
-        # Each test kernel gets its own port: kernels of parallel tests would otherwise all
-        # scan from 8000, and a port one test frees may be taken by another at once.
-        self.env = {**os.environ, "KERNEL_EXT_PORT": str(free_port()), **(env or {})}
+        # Each test kernel's server takes a port the OS picks when it binds (KERNEL_EXT_PORT=0):
+        # kernels of parallel tests would otherwise all scan from 8000, and a port picked free
+        # in advance may be taken by another test before the kernel binds it.
+        self.env = {**os.environ, "KERNEL_EXT_PORT": "0", **(env or {})}
 
     def start(self, attempts: int = 3) -> Kernel:
         # jupyter_client picks the kernel's zmq ports by bind-and-close; kernels starting at
