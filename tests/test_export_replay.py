@@ -111,3 +111,30 @@ def test_a_recording_reads_websocket_events_in_sequence(tmp_path: Path) -> None:
     assert connect.answer.status == 101
     assert received.event.target == "/ws/1" and received.answer is not None
     assert received.answer.body == b"\x00bytes"
+
+
+def _jwt(claims: dict, signature: str = "c2ln") -> str:
+    import base64
+
+    def part(value: dict) -> str:
+        return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'HS256', 'typ': 'JWT'})}.{part(claims)}.{signature}"
+
+
+def test_a_token_issued_a_few_seconds_later_is_the_same_answer() -> None:
+    """A notebook's two answers from one second, gunicorn's from the next (issue 14's flake)."""
+    mine = answer(200, {"access_token": _jwt({"sub": "alice", "exp": 1_800_000_000}), "token_type": "bearer"})
+    later = answer(
+        200, {"access_token": _jwt({"sub": "alice", "exp": 1_800_000_003}, "b3RoZXI"), "token_type": "bearer"}
+    )
+    assert check(mine, mine, later) == []
+
+
+def test_a_token_with_other_claims_or_far_off_times_differs() -> None:
+    mine = answer(200, {"access_token": _jwt({"sub": "alice", "exp": 1_800_000_000})})
+    bob = answer(200, {"access_token": _jwt({"sub": "bob", "exp": 1_800_000_000})})
+    stale = answer(200, {"access_token": _jwt({"sub": "alice", "exp": 1_700_000_000})})
+    assert check(mine, mine, bob) != []
+    assert check(mine, mine, stale) != []
+    assert check(mine, mine, answer(200, {"access_token": "not-a-token"})) != []

@@ -647,10 +647,66 @@ def _normal(answer: Answer, hosts: list[str]) -> Any:
         body = body.replace(host.encode(), b"http://HOST")
     if "json" in answer.content_type():
         try:
-            return json.loads(body)
+            return _tokens(json.loads(body))
         except ValueError:
             pass
     return body
+
+
+# A JWT: three base64url parts, the first a JSON header (`eyJ` is `{"` encoded).
+_JWT = re.compile(r"eyJ[\w-]*\.eyJ[\w-]*\.[\w-]*")
+_TIME_CLAIMS = frozenset({"exp", "iat", "nbf", "auth_time"})
+# The export answers minutes after the notebook did; a token's times move with the clock.
+TIME_TOLERANCE = 600.0
+
+
+def _tokens(value: Any) -> Any:
+    """`value` with each JWT string replaced by a `_Token`, compared by what it claims."""
+    if isinstance(value, dict):
+        return {key: _tokens(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_tokens(item) for item in value]
+    if isinstance(value, str) and _JWT.fullmatch(value):
+        return _Token.parse(value) or value
+    return value
+
+
+@dataclass(frozen=True, eq=False)
+class _Token:
+    """A JWT as its header and claims. Two are the same when the header and every claim are,
+    except that time claims (`exp`, `iat`...) may differ by `TIME_TOLERANCE` seconds: a token
+    issued a second later is the same answer. The signature covers those times, so it is not
+    compared; the server under test checks it when the token comes back."""
+
+    header: dict[str, Any]
+    claims: dict[str, Any]
+
+    @classmethod
+    def parse(cls, text: str) -> _Token | None:
+        try:
+            header, claims = (
+                json.loads(base64.urlsafe_b64decode(part + "==")) for part in text.split(".")[:2]
+            )
+        except ValueError:
+            return None
+        if not isinstance(header, dict) or not isinstance(claims, dict):
+            return None
+        return cls(header, claims)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, _Token) or self.header != other.header:
+            return False
+        if self.claims.keys() != other.claims.keys():
+            return False
+        return all(_same_claim(key, self.claims[key], other.claims[key]) for key in self.claims)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def _same_claim(key: str, a: Any, b: Any) -> bool:
+    if key in _TIME_CLAIMS and isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(a - b) <= TIME_TOLERANCE
+    return a == b
 
 
 def _shape(answer: Answer) -> str:
