@@ -199,6 +199,19 @@ class HotReloader:
             private.forget_openapi(self.app)
         return changes
 
+    def forget_cells(self, cell_ids: Iterable[str]) -> Changes:
+        """Cells deleted in the front end: drop what they registered, as if re-run empty."""
+        changes = Changes()
+        for cell_id in cell_ids:
+            previous = self._cells.pop(cell_id, None)
+            if previous is None:
+                continue
+            changes.routes += self._drop_previous(previous, CellRecord())
+            changes.middleware |= self._drop_previous_middleware(previous, CellRecord())
+        if changes.any and isinstance(self.app, FastAPI):
+            private.forget_openapi(self.app)
+        return changes
+
     # --- namespace ----------------------------------------------------------------------------
 
     def _track_names(self, snapshot: Snapshot, count: int | None) -> tuple[list[str], set[int], set[int]]:

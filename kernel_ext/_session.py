@@ -20,6 +20,7 @@ from ._gateway import Gateway, Served, build_stack
 from ._hostcheck import HostPolicy
 from ._hotreload import HotReloader, warn
 from ._lifespan import LifespanError
+from ._notebook import CellRun, NotebookCells, deleted_cells
 from ._requestlog import LogCapture, RequestLog
 from ._server import PORT_ENV, ServerError, ServerThread
 
@@ -49,6 +50,7 @@ class Session:
         self._refused: Any | None = None
         self.live_log: Any | None = None  # the `%api log` widget, if shown
         self.cell_runs: dict[int, tuple[str | None, bool]] = {}  # count -> (cell id, succeeded)
+        self.cells = NotebookCells()  # each cell's latest source: what a fresh run would run
         self._public_url: tuple[int, str] | None = None
         self._switch_interval: float | None = None
 
@@ -253,9 +255,23 @@ class Session:
         try:
             if self.name_watch not in self.shell.ast_transformers:  # someone cleared the list
                 self.shell.ast_transformers.append(self.name_watch)
+            deleted = deleted_cells(self.shell)
+            if deleted:
+                self.forget_cells(deleted)
             self.reloader.before_cell()
         except Exception:
             self._report_bug("before the cell")
+
+    def forget_cells(self, cell_ids: list[str]) -> list[CellRun]:
+        """Drop what deleted cells registered, as if each had been run again empty."""
+        changes = self.reloader.forget_cells(cell_ids)
+        forgotten = self.cells.forget(cell_ids)
+        if changes.middleware:
+            self.gateway.rebuild_stack()
+        if changes.any:
+            self.last_reload = time.time()
+            self._notify()
+        return forgotten
 
     def post_run_cell(self, result: Any) -> None:
         try:
@@ -266,6 +282,9 @@ class Session:
             count = getattr(result, "execution_count", None)
             if count is not None:
                 self.cell_runs[count] = (cell_id, succeeded)  # what `%api export` skips
+            source = getattr(info, "raw_cell", None)
+            if isinstance(source, str):
+                self.cells.record(CellRun(cell_id, source, count, succeeded))
             changes = self.reloader.after_cell(cell_id=cell_id, succeeded=succeeded, count=count)
             if changes.middleware:
                 self.gateway.rebuild_stack()

@@ -72,8 +72,16 @@ class Kernel:
         self.client.wait_for_ready(timeout=60)
         return self
 
-    def run(self, code: str, *, cell_id: str | None = None, timeout: float = 60) -> Reply:
-        """Execute like a notebook frontend; JupyterLab sends the cell id in the metadata."""
+    def run(
+        self,
+        code: str,
+        *,
+        cell_id: str | None = None,
+        deleted: list[str] | None = None,
+        timeout: float = 60,
+    ) -> Reply:
+        """Execute like a notebook frontend; JupyterLab sends the cell id in the metadata, and
+        the ids of cells deleted since the last execution (`deleted`)."""
         content = {
             "code": code,
             "silent": False,
@@ -82,7 +90,9 @@ class Kernel:
             "allow_stdin": False,
             "stop_on_error": True,
         }
-        metadata = {"cellId": cell_id} if cell_id else {}
+        metadata: dict[str, Any] = {"cellId": cell_id} if cell_id else {}
+        if deleted is not None:
+            metadata["deletedCells"] = deleted
         msg = self.client.session.msg("execute_request", content, metadata=metadata)
         self.client.shell_channel.send(msg)
         return self._collect(msg["header"]["msg_id"], timeout)
