@@ -113,3 +113,22 @@ def with_dependency(marker: Any, dependency: Any) -> Any:
     clone = copy.copy(marker)
     clone.dependency = dependency
     return clone
+
+
+def runs_event_handlers(app: Any) -> bool:
+    """Whether the app's lifespan runs its router's `on_startup`/`on_shutdown` lists.
+
+    FastAPI runs them through a private `_DefaultLifespan` only when no `lifespan=` was given;
+    `include_router` wraps the app's lifespan in a `merged_lifespan` whose closure keeps it.
+    """
+    router = getattr(app, "router", None)
+    context = getattr(router, "lifespan_context", None)
+    default = getattr(fastapi_routing, "_DefaultLifespan", None)
+    for _ in range(1000):  # one level per include_router
+        if default is not None and isinstance(context, default):
+            return getattr(context, "_router", None) is router
+        wrapped = getattr(context, "__wrapped__", None)
+        if getattr(wrapped, "__name__", None) != "merged_lifespan":
+            return False
+        context = inspect.getclosurevars(wrapped).nonlocals.get("original_context")
+    return False

@@ -36,9 +36,11 @@ from ._routes import (
     route_key,
     route_mentions,
 )
+from ._shadows import Shadows
 from ._types import mentions
 
 _MISSING = object()
+_EVENT_LISTS = ("on_startup", "on_shutdown")
 
 
 @dataclass
@@ -56,10 +58,13 @@ class AppState:
     app: Starlette
     middleware: list[Middleware]
     handlers: dict[Any, Any]
+    events: dict[str, list[Any]] = field(default_factory=dict)  # on_startup/on_shutdown copies
 
     @classmethod
     def of(cls, app: Starlette) -> AppState:
-        return cls(app, list(app.user_middleware), dict(app.exception_handlers))
+        router = getattr(app, "router", None)
+        events = {name: list(getattr(router, name, None) or ()) for name in _EVENT_LISTS}
+        return cls(app, list(app.user_middleware), dict(app.exception_handlers), events)
 
 
 @dataclass
@@ -68,6 +73,17 @@ class CellRecord:
 
     routes: list[tuple[Router, BaseRoute]] = field(default_factory=list)
     middleware: list[tuple[Starlette, Middleware]] = field(default_factory=list)
+    handlers: list[Registration] = field(default_factory=list)  # exception handlers
+    events: list[Registration] = field(default_factory=list)  # on_event startup/shutdown
+
+
+@dataclass(eq=False)
+class Registration:
+    """One value a cell put in a keyed table (exception handlers) or a list (event handlers)."""
+
+    table: Any
+    key: Any
+    value: Any
 
 
 @dataclass
@@ -76,6 +92,7 @@ class Changes:
     rebuilt: int = 0
     middleware: bool = False
     warnings: list[str] = field(default_factory=list)
+    startup: list[Any] = field(default_factory=list)  # handlers the running app has yet to run
 
     @property
     def any(self) -> bool:
@@ -102,6 +119,11 @@ class HotReloader:
         self._indexes: dict[int, RouteIndex] = {}
         self._dependency_users: dict[int, int] = {}  # id(dependency callable) -> live routes using it
         self._cells: dict[str, CellRecord] = {}
+        self._shadows: Shadows[BaseRoute] = Shadows()
+        self._middleware_shadows: Shadows[Middleware] = Shadows()
+        self._handler_shadows: Shadows[Registration] = Shadows()
+        self._live_handlers: dict[tuple[int, Any], Registration] = {}  # (id(table), key) -> entry
+        self._restored: list[BaseRoute] = []  # brought back this cell: may need newer classes
         self._warned: set[tuple[str, int]] = set()
         self._nested_warnings: dict[tuple[str, int], str] = {}
 
@@ -177,12 +199,17 @@ class HotReloader:
             changes.routes += self._settle_router(router, before, record, cell_id is None)
         for router in self._routers():
             if id(router) not in snapshot.routes:  # a router first seen in this cell
-                changes.routes += self._settle_router(router, [], record, cell_id is None)
+                # Its routes made in module code (`app.include_router(users.router)`) are not
+                # this cell's: re-running the cell does not make them again.
+                made_before = [r for r in router.routes if not self._defined_here(r)]
+                changes.routes += self._settle_router(router, made_before, record, cell_id is None)
         if new_types or new_dependencies:
             changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
         if new_types:
             self._warn_nested_models(new_types, changes)
         changes.middleware = self._settle_middleware(snapshot, record)
+        for app in self._apps():
+            changes.startup += self._settle_events(app, snapshot.apps.get(id(app)), record, cell_id)
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             self._apply_dependency_overrides(rebound)
         if cell_id is not None:
@@ -191,10 +218,14 @@ class HotReloader:
                 if previous is not None:
                     changes.routes += self._drop_previous(previous, record)
                     changes.middleware |= self._drop_previous_middleware(previous, record)
+                    _drop_previous_events(previous, record)
                 self._cells[cell_id] = record
             elif previous is not None:  # keep what the earlier run registered
                 previous.routes += record.routes
                 previous.middleware += record.middleware
+                previous.handlers += record.handlers
+                previous.events += record.events
+        self._refresh_restored(changes)
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
         return changes
@@ -208,6 +239,8 @@ class HotReloader:
                 continue
             changes.routes += self._drop_previous(previous, CellRecord())
             changes.middleware |= self._drop_previous_middleware(previous, CellRecord())
+            _drop_previous_events(previous, CellRecord())
+        self._refresh_restored(changes)
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
         return changes
@@ -292,6 +325,11 @@ class HotReloader:
         self._includes[id(router)] = (routes, len(routes), targets)
         return targets
 
+    def _defined_here(self, route: BaseRoute) -> bool:
+        """Whether the route's endpoint was defined in the notebook rather than in a module."""
+        module = getattr(getattr(route, "endpoint", None), "__module__", None)
+        return module is not None and module == self.namespace.get("__name__", "__main__")
+
     def _key(self, route: BaseRoute) -> Hashable:
         return route_key(route, self._names)
 
@@ -320,6 +358,7 @@ class HotReloader:
             for route in gone:
                 index.remove(route)
                 self._count_dependencies(route, -1)
+                self._shadows.remove(route)
             if gone:
                 self._includes.pop(id(router), None)
                 private.mark_routes_changed(router)
@@ -339,16 +378,17 @@ class HotReloader:
                     if id(entry) not in placed:
                         slot_of[id(old)] = entry
                         placed.add(id(entry))
+        superseded = self._supersede_within_cell(new, slot_of, placed)
         for entry in new:
-            index.add(entry)
-            self._count_dependencies(entry, +1)
-        if not dropped:
+            if id(entry) not in superseded:
+                index.add(entry)
+                self._count_dependencies(entry, +1)
+        if not dropped and not superseded:
             return len(new) + len(gone)
         # Appended entries sit at the end: say where, rather than search 5,000 ids for them.
         appended_at = {id(r): len(routes) - len(new) + i for i, r in enumerate(new)}
-        ids, position_of = self._locate(
-            router, routes, [*dropped.values(), *(r for r in new if id(r) in placed)], appended_at
-        )
+        wanted = [*dropped.values(), *(r for r in new if id(r) in placed), *superseded.values()]
+        ids, position_of = self._locate(router, routes, wanted, appended_at)
         settled, settled_ids = list(routes), list(ids)
         delete: set[int] = set()
         for old_id, old in dropped.items():
@@ -359,15 +399,45 @@ class HotReloader:
             if old_id in slot_of:
                 settled[position] = slot_of[old_id]  # the new entry keeps the old one's place
                 settled_ids[position] = id(slot_of[old_id])
+                if not by_name:  # cells with ids can be edited away: then the old one returns
+                    self._shadows.push(slot_of[old_id], old)
             else:
                 delete.add(position)
         delete.update(position_of[entry_id] for entry_id in placed)
+        delete.update(position_of[entry_id] for entry_id in superseded if entry_id in position_of)
         for position in sorted(delete, reverse=True):
             del settled[position]
             del settled_ids[position]
         self._assign(router, settled, removed=list(dropped.values()))
         self._route_ids[id(router)] = (settled, settled_ids)
         return len(new) + len(gone)
+
+    def _supersede_within_cell(
+        self, new: list[BaseRoute], slot_of: dict[int, BaseRoute], placed: set[int]
+    ) -> dict[int, BaseRoute]:
+        """One cell defining a method and path twice: the later definition wins, as it would
+        across cells, in the slot the earlier one took. Returns the earlier ones, by id."""
+        superseded: dict[int, BaseRoute] = {}
+        seen: dict[Hashable, list[BaseRoute]] = {}
+        for entry in new:
+            key = self._key(entry)
+            if key is None:
+                continue
+            for earlier in seen.get(key, ()):
+                if id(earlier) in superseded or not replaces(entry, earlier, self._names):
+                    continue
+                superseded[id(earlier)] = earlier
+                if id(earlier) in placed:
+                    placed.discard(id(earlier))
+                    for old_id, taker in list(slot_of.items()):
+                        if taker is earlier:
+                            if id(entry) in placed:  # it has a slot already: this one goes
+                                del slot_of[old_id]
+                            else:
+                                slot_of[old_id] = entry
+                                placed.add(id(entry))
+            seen.setdefault(key, []).append(entry)
+        return superseded
 
     def _locate(
         self, router: Router, routes: list[BaseRoute], wanted: list[BaseRoute], hints: dict[int, int]
@@ -420,20 +490,45 @@ class HotReloader:
             users[id(call)] = users.get(id(call), 0) + delta
 
     def _drop_previous(self, previous: CellRecord, record: CellRecord) -> int:
-        """A re-run cell no longer registers something: take it away (e.g. /a edited to /b)."""
+        """A re-run cell no longer registers something: take it away (e.g. /a edited to /b).
+
+        Where it had replaced an older definition that a live cell still makes, that one comes
+        back in its slot, as a fresh run would serve it.
+        """
         keep = {id(r) for _, r in record.routes}
-        gone: dict[int, tuple[Router, set[int]]] = {}
+        gone: dict[int, tuple[Router, dict[int, BaseRoute | None]]] = {}
         for router, route in previous.routes:
-            if id(route) not in keep:
-                gone.setdefault(id(router), (router, set()))[1].add(id(route))
+            if id(route) in keep:
+                continue
+            below, serving = self._shadows.remove(route)
+            if serving:
+                gone.setdefault(id(router), (router, {}))[1][id(route)] = below
         removed = 0
-        for router, ids in gone.values():
-            remaining = [r for r in router.routes if id(r) not in ids]
-            if len(remaining) != len(router.routes):
-                removed += len(router.routes) - len(remaining)
-                gone_routes = [r for r in router.routes if id(r) in ids]
-                self._assign(router, remaining, removed=gone_routes)
+        for router, replacement in gone.values():
+            settled: list[BaseRoute] = []
+            dropped: list[BaseRoute] = []
+            restored: list[BaseRoute] = []
+            for route in router.routes:
+                if id(route) not in replacement:
+                    settled.append(route)
+                    continue
+                dropped.append(route)
+                below = replacement[id(route)]
+                if below is not None:
+                    settled.append(below)
+                    restored.append(below)
+            if dropped:
+                removed += len(dropped)
+                self._assign(router, settled, removed=dropped, added=restored)
+                self._restored.extend(restored)
         return removed
+
+    def _refresh_restored(self, changes: Changes) -> None:
+        """A definition brought back may still name classes redefined since it was replaced."""
+        restored, self._restored = self._restored, []
+        mapping = self._stale_map() if restored else {}
+        if any(route_mentions(route, set(mapping)) for route in restored):
+            changes.rebuilt += self._rebuild_stale_routes(changes, False)
 
     # --- models -------------------------------------------------------------------------------
 
@@ -509,7 +604,7 @@ class HotReloader:
         for app in self._apps():
             before = snapshot.apps.get(id(app)) or AppState(app, [], {})
             changed = self._settle_app_middleware(app, before, record)
-            changed |= self._settle_handlers(app, before.handlers)
+            changed |= self._settle_handlers(app, before.handlers, record)
             if app is self.app:
                 served_changed = changed
             elif changed:
@@ -523,34 +618,124 @@ class HotReloader:
         if not new:
             return False
         record.middleware.extend((app, m) for m in new)
-        new_keys = {middleware_key(m) for m in new}
-        # add_middleware inserts at the front, so the first of equal keys is the newest.
-        app.user_middleware = [m for m in current if id(m) not in known or middleware_key(m) not in new_keys]
+        # add_middleware inserts at the front, so the first of equal keys is the newest. It takes
+        # the slot of the one it replaces: a fresh run would have put it there.
+        newest: dict[Hashable, Middleware] = {}
+        for m in new:
+            newest.setdefault(middleware_key(m), m)
+        slot: dict[int, Middleware | None] = {}  # id(old) -> what takes its place (None: dropped)
+        placed: set[int] = set()
+        for m in current:
+            replacement = newest.get(middleware_key(m)) if id(m) in known else None
+            if replacement is None:
+                continue
+            if id(replacement) in placed:
+                slot[id(m)] = None
+            else:
+                slot[id(m)] = replacement
+                placed.add(id(replacement))
+                self._middleware_shadows.push(replacement, m)
+        settled: list[Middleware] = []
+        for m in current:
+            if id(m) in slot:
+                taker = slot[id(m)]
+                if taker is not None:
+                    settled.append(taker)
+            elif id(m) in known or id(m) not in placed:
+                settled.append(m)
+        app.user_middleware = settled
         return True
 
-    def _settle_handlers(self, app: Starlette, before: dict[Any, Any]) -> bool:
+    def _settle_handlers(self, app: Starlette, before: dict[Any, Any], record: CellRecord) -> bool:
         for key in [k for k in app.exception_handlers if id(k) in self._stale_types]:
             del app.exception_handlers[key]
         now = app.exception_handlers
+        for key, value in now.items():
+            if before.get(key, _MISSING) is value:
+                continue
+            entry = Registration(app.exception_handlers, key, value)
+            record.handlers.append(entry)
+            live = self._live_handlers.get((id(now), key))
+            if live is None and key in before:  # from before any cell we watched
+                live = Registration(now, key, before[key])
+            if live is not None:
+                self._handler_shadows.push(entry, live)
+            self._live_handlers[(id(now), key)] = entry
         return len(now) != len(before) or any(before.get(k) is not v for k, v in now.items())
+
+    def _drop_previous_handlers(self, previous: CellRecord, record: CellRecord) -> set[int]:
+        """Exception handlers a re-run or deleted cell no longer sets: the older value comes back.
+
+        Returns the ids of the handler dicts changed."""
+        keep = {id(e) for e in record.handlers}
+        changed: set[int] = set()
+        for entry in previous.handlers:
+            if id(entry) in keep:
+                continue
+            below, serving = self._handler_shadows.remove(entry)
+            table = entry.table
+            if not serving or table.get(entry.key, _MISSING) is not entry.value:
+                continue
+            if below is not None:
+                table[entry.key] = below.value
+                self._live_handlers[(id(table), entry.key)] = below
+            else:
+                del table[entry.key]
+                self._live_handlers.pop((id(table), entry.key), None)
+            changed.add(id(table))
+        return changed
 
     def _drop_previous_middleware(self, previous: CellRecord, record: CellRecord) -> bool:
         keep = {id(m) for _, m in record.middleware}
-        gone: dict[int, tuple[Starlette, set[int]]] = {}
+        gone: dict[int, tuple[Starlette, dict[int, Middleware | None]]] = {}
         for app, m in previous.middleware:
-            if id(m) not in keep:
-                gone.setdefault(id(app), (app, set()))[1].add(id(m))
-        served_changed = False
-        for app, ids in gone.values():
-            remaining = [m for m in app.user_middleware if id(m) not in ids]
-            if len(remaining) == len(app.user_middleware):
+            if id(m) in keep:
                 continue
-            app.user_middleware = remaining
+            below, serving = self._middleware_shadows.remove(m)
+            if serving:
+                gone.setdefault(id(app), (app, {}))[1][id(m)] = below
+        handler_tables = self._drop_previous_handlers(previous, record)
+        served_changed = False
+        for app in self._apps():
+            replacement = gone.get(id(app), (app, {}))[1]
+            settled = [replacement.get(id(m), m) for m in app.user_middleware]
+            remaining = [m for m in settled if m is not None]
+            if len(remaining) == len(app.user_middleware) and all(
+                a is b for a, b in zip(remaining, app.user_middleware, strict=True)
+            ):
+                if id(app.exception_handlers) not in handler_tables:
+                    continue
+            else:
+                app.user_middleware = remaining
             if app is self.app:
                 served_changed = True
             else:
                 private.reset_middleware_stack(app)
         return served_changed
+
+    def _settle_events(
+        self, app: Starlette, before: AppState | None, record: CellRecord, cell_id: str | None
+    ) -> list[Any]:
+        """`@app.on_event(...)` handlers the cell added. Returns the startup handlers that the
+        served app's lifespan, already past its startup, would otherwise never run."""
+        router = getattr(app, "router", None)
+        due: list[Any] = []
+        for name in _EVENT_LISTS:
+            handlers = getattr(router, name, None)
+            if not isinstance(handlers, list):
+                continue
+            known = {id(h) for h in before.events.get(name, ())} if before is not None else set()
+            new = [h for h in handlers if id(h) not in known]
+            if not new:
+                continue
+            if cell_id is None:  # no cell to own them: a handler of the same name is replaced
+                names = {getattr(h, "__qualname__", None) for h in new}
+                handlers[:] = [h for h in handlers if id(h) not in known or h.__qualname__ not in names]
+            record.events.extend(Registration(handlers, name, h) for h in new)
+            started = before is not None and app is self.app and private.runs_event_handlers(app)
+            if name == "on_startup" and started:
+                due += new
+        return due
 
     # --- dependencies -------------------------------------------------------------------------
 
@@ -578,6 +763,14 @@ class HotReloader:
                 if current is old or (self._dependency_users.get(id(old)) == 0 and old not in reloaded):
                     continue
                 reloaded[old] = current
+
+
+def _drop_previous_events(previous: CellRecord, record: CellRecord) -> None:
+    """Event handlers a re-run or deleted cell no longer adds: a re-run replaces, not stacks."""
+    keep = {id(e) for e in record.events}
+    for entry in previous.events:
+        if id(entry) not in keep:
+            entry.table[:] = [h for h in entry.table if h is not entry.value]
 
 
 def _include_targets(routes: list[BaseRoute]) -> list[Router]:

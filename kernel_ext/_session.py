@@ -288,6 +288,8 @@ class Session:
             changes = self.reloader.after_cell(cell_id=cell_id, succeeded=succeeded, count=count)
             if changes.middleware:
                 self.gateway.rebuild_stack()
+            if changes.startup and self.running:
+                self._run_startup_handlers(changes.startup)
             for message in changes.warnings:
                 warn(message)
             if swapped or changes.any:
@@ -297,6 +299,17 @@ class Session:
             self._report_bug("after the cell")
         finally:
             self.gateway.cell_running = False  # only now is the app settled
+
+    def _run_startup_handlers(self, handlers: list[Any]) -> None:
+        """Startup handlers added to an app already serving run now, on the server's loop, as
+        its lifespan would have run them; its shutdown runs them at a swap or stop as usual."""
+        assert self.server is not None
+        for handler in handlers:
+            try:
+                self.server.call(_call_handler(handler), timeout=LIFESPAN_TIMEOUT)
+            except Exception as exc:
+                name = getattr(handler, "__qualname__", repr(handler))
+                self._report(f"the startup handler {name} failed: {type(exc).__name__}: {exc}")
 
     def _report(self, message: str) -> None:
         self.last_error = message
@@ -323,6 +336,12 @@ def is_asgi_app(value: Any) -> bool:
     except TypeError:
         return False
     return True
+
+
+async def _call_handler(handler: Any) -> None:
+    result = handler()
+    if inspect.isawaitable(result):
+        await result
 
 
 def current_session() -> Session | None:

@@ -103,3 +103,24 @@ def test_a_depends_marker_can_point_at_another_callable() -> None:
     assert private.depends_target(moved) is new and private.depends_target(marker) is old
     assert (moved.scopes, moved.use_cache) == (["read"], False)
     assert private.depends_target(Depends()) is None and private.depends_target("x") is None
+
+
+def test_runs_event_handlers_sees_through_included_routers_and_lifespans() -> None:
+    from contextlib import asynccontextmanager
+
+    from fastapi import APIRouter, FastAPI
+
+    from kernel_ext._fastapi_private import runs_event_handlers
+
+    app = FastAPI()
+    assert runs_event_handlers(app)
+    app.include_router(APIRouter())
+    app.include_router(APIRouter())
+    assert runs_event_handlers(app)  # wrapped twice in FastAPI's merged_lifespan
+
+    @asynccontextmanager
+    async def life(app):
+        yield
+
+    assert not runs_event_handlers(FastAPI(lifespan=life))
+    assert not runs_event_handlers(object())

@@ -1,0 +1,221 @@
+"""The live app equals a fresh run of the notebook's live cells (issue 11), in a real shell."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Shell
+
+APP = "import kernel_ext\nfrom fastapi import FastAPI, APIRouter, Depends, Request\napp = FastAPI()"
+
+
+def paths(shell: Shell, path: str) -> list:
+    return [r for r in shell.ns["app"].router.routes if getattr(r, "path", None) == path]
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A package beside the kernel, as FastAPI's "Bigger Applications" tutorial has."""
+    package = tmp_path / "shop_pkg"
+    (package / "routers").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "routers" / "__init__.py").write_text("")
+    (package / "routers" / "users.py").write_text(
+        "from fastapi import APIRouter\nrouter = APIRouter()\n\n"
+        "@router.get('/users/')\ndef read_users():\n    return [{'username': 'Rick'}]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield package
+    for name in [m for m in sys.modules if m.startswith("shop_pkg")]:
+        del sys.modules[name]
+
+
+def test_rerunning_an_include_of_a_router_reached_through_an_attribute_keeps_it(
+    shell: Shell, shop: Path
+) -> None:
+    shell.ok(APP, cell_id="app")
+    include = "from shop_pkg.routers import users\napp.include_router(users.router)"
+    shell.ok(include, cell_id="include")
+    shell.ok(include, cell_id="include")
+    assert shell.get("/users/").json() == [{"username": "Rick"}]
+    shell.ok(include.replace("router)", "router, prefix='/v1')"), cell_id="include")
+    assert shell.get("/v1/users/").status_code == 200
+    assert shell.get("/users/").status_code == 404
+
+
+def test_a_module_router_bound_to_a_name_survives_reruns(shell: Shell, shop: Path) -> None:
+    shell.ok(APP, cell_id="app")
+    cell = "from shop_pkg.routers.users import router as users_router\napp.include_router(users_router)"
+    for _ in range(3):
+        shell.ok(cell, cell_id="include")
+        assert shell.get("/users/").status_code == 200
+
+
+def test_two_definitions_of_one_method_and_path_in_one_cell_the_last_wins(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    cell = (
+        "@app.post('/items/')\ndef create_item(): return {'v': 1}\n\n"
+        "@app.post('/items/', status_code=201)\ndef create_item(): return {'v': 2}"
+    )
+    shell.ok(cell, cell_id="items")
+    response = shell.post("/items/")
+    assert (response.status_code, response.json()) == (201, {"v": 2})
+    assert len(paths(shell, "/items/")) == 1
+    shell.ok(cell, cell_id="items")  # and again on a re-run
+    assert shell.post("/items/").status_code == 201
+    assert len(paths(shell, "/items/")) == 1
+
+
+def test_an_edited_away_redefinition_brings_back_the_other_cells_route(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/x')\ndef x_a(): return 'a'", cell_id="a")
+    shell.ok("@app.get('/y')\ndef y(): return 'y'", cell_id="between")
+    shell.ok("@app.get('/x')\ndef x_b(): return 'b'", cell_id="b")
+    assert shell.get("/x").json() == "b"
+    shell.ok("@app.get('/z')\ndef x_b(): return 'z'", cell_id="b")  # b no longer defines /x
+    assert shell.get("/x").json() == "a"
+    assert [r.path for r in shell.ns["app"].router.routes][-3:] == ["/x", "/y", "/z"]  # a's place
+
+
+def test_a_deleted_redefinition_brings_back_the_other_cells_route(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/x')\ndef x_a(): return 'a'", cell_id="a")
+    shell.ok("@app.get('/x')\ndef x_b(): return 'b'", cell_id="b")
+    shell.session.forget_cells(["b"])
+    assert shell.get("/x").json() == "a"
+    shell.session.forget_cells(["a"])
+    assert shell.get("/x").status_code == 404
+
+
+def test_a_route_its_own_cell_edited_away_does_not_come_back(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/x')\ndef x_a(): return 'a'", cell_id="a")
+    shell.ok("@app.get('/x')\ndef x_b(): return 'b'", cell_id="b")
+    shell.ok("pass", cell_id="a")  # a no longer defines /x
+    shell.ok("pass", cell_id="b")  # nor b: nothing is left to bring back
+    assert shell.get("/x").status_code == 404
+
+
+def test_a_brought_back_route_uses_the_current_model(shell: Shell) -> None:
+    shell.ok(APP + "\nfrom pydantic import BaseModel", cell_id="app")
+    shell.ok("class Item(BaseModel):\n    name: str", cell_id="model")
+    shell.ok("@app.post('/i')\ndef make(item: Item): return item", cell_id="a")
+    shell.ok("@app.post('/i')\ndef make2(): return 'b'", cell_id="b")
+    shell.ok("class Item(BaseModel):\n    name: str\n    size: int", cell_id="model")
+    shell.session.forget_cells(["b"])
+    assert shell.post("/i", json={"name": "n"}).status_code == 422  # size is required now
+    assert shell.post("/i", json={"name": "n", "size": 1}).json() == {"name": "n", "size": 1}
+
+
+# --- @app.on_event ---------------------------------------------------------------------------
+
+STARTUP = (
+    "@app.on_event('startup')\nasync def fill():\n    events.append('start')\n    items['a'] = 1\n\n"
+    "@app.on_event('shutdown')\ndef empty():\n    events.append('stop')"
+)
+
+
+def test_a_startup_handler_added_to_a_serving_app_runs_once_per_run_of_its_cell(shell: Shell) -> None:
+    shell.ok(APP + "\nitems, events = {}, []", cell_id="app")
+    shell.ok("@app.get('/items')\ndef read(): return items", cell_id="route")
+    assert shell.get("/items").json() == {}
+    shell.ok(STARTUP, cell_id="events")
+    assert shell.get("/items").json() == {"a": 1}
+    assert shell.ns["events"] == ["start"]
+    shell.ok(STARTUP, cell_id="events")  # replaces, does not stack
+    assert shell.ns["events"] == ["start", "start"]
+    assert len(shell.ns["app"].router.on_startup) == len(shell.ns["app"].router.on_shutdown) == 1
+    shell.ok("app = FastAPI()", cell_id="app")  # swapped: the old app's shutdown handlers run
+    assert shell.ns["events"] == ["start", "start", "stop"]
+
+
+def test_a_handler_appended_to_router_on_startup_runs_too(shell: Shell) -> None:
+    shell.ok(APP + "\nseen = []", cell_id="app")
+    shell.ok("app.router.on_startup.append(lambda: seen.append(1))", cell_id="append")
+    assert shell.ns["seen"] == [1]
+    shell.session.forget_cells(["append"])
+    assert shell.ns["app"].router.on_startup == []
+
+
+def test_startup_handlers_of_an_app_with_a_lifespan_do_not_run(shell: Shell) -> None:
+    # FastAPI ignores on_event when lifespan= is given; so does a fresh run.
+    shell.ok(
+        APP.replace("app = FastAPI()", "") + "\nfrom contextlib import asynccontextmanager\nseen = []\n"
+        "@asynccontextmanager\nasync def life(app):\n    yield\n\napp = FastAPI(lifespan=life)",
+        cell_id="app",
+    )
+    shell.ok("@app.on_event('startup')\ndef never(): seen.append(1)", cell_id="events")
+    assert shell.ns["seen"] == []
+
+
+def test_a_failing_startup_handler_is_one_line_and_the_app_keeps_serving(shell: Shell, capsys) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/ok')\ndef ok(): return 1", cell_id="route")
+    shell.ok("@app.on_event('startup')\ndef broken(): raise ValueError('no db')", cell_id="events")
+    assert "the startup handler broken failed: ValueError: no db" in capsys.readouterr().err
+    assert shell.get("/ok").json() == 1
+
+
+# --- exception handlers and middleware --------------------------------------------------------
+
+
+def test_exception_handlers_by_status_code_follow_edits_and_deletes(shell: Shell) -> None:
+    shell.ok(APP + "\nfrom fastapi.responses import JSONResponse", cell_id="app")
+    handler = "@app.exception_handler({code})\nasync def h(request, exc): return JSONResponse({{'h': '{v}'}}, {code})"
+    shell.ok(handler.format(code=404, v="a"), cell_id="a")
+    assert shell.get("/nowhere").json() == {"h": "a"}
+    shell.ok(handler.format(code=404, v="b"), cell_id="b")
+    assert shell.get("/nowhere").json() == {"h": "b"}
+    shell.session.forget_cells(["b"])
+    assert shell.get("/nowhere").json() == {"h": "a"}
+    shell.ok(handler.format(code=418, v="a"), cell_id="a")  # edited: no 404 handler is left
+    assert shell.get("/nowhere").json() == {"detail": "Not Found"}
+
+
+def test_exception_handlers_by_class_follow_the_class_and_the_handler_cell(shell: Shell) -> None:
+    shell.ok(APP + "\nfrom fastapi.responses import JSONResponse", cell_id="app")
+    shell.ok("class Nope(Exception): pass", cell_id="exc")
+    shell.ok("@app.get('/n')\ndef n(): raise Nope()", cell_id="route")
+    cell = "@app.exception_handler(Nope)\nasync def on_nope(request, exc): return JSONResponse({'v': V}, 409)"
+    shell.ok(cell.replace("V", "1"), cell_id="handler")
+    assert shell.get("/n").json() == {"v": 1}
+    shell.ok(cell.replace("V", "2"), cell_id="handler")
+    assert shell.get("/n").json() == {"v": 2}
+    shell.ok("class Nope(Exception): pass", cell_id="exc")  # a new class: the handler must follow
+    shell.ok(cell.replace("V", "3"), cell_id="handler")
+    assert shell.get("/n").json() == {"v": 3}
+    shell.session.forget_cells(["handler"])
+    assert shell.get("/n").status_code == 500
+
+
+MIDDLEWARE = (
+    "@app.middleware('http')\nasync def {name}(request, call_next):\n"
+    "    response = await call_next(request)\n"
+    "    response.headers['x-trail'] = response.headers.get('x-trail', '') + '{tag};'\n"
+    "    return response"
+)
+
+
+def test_a_rerun_middleware_keeps_its_place_in_the_stack(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/')\ndef root(): return 1", cell_id="route")
+    shell.ok(MIDDLEWARE.format(name="first", tag="1"), cell_id="m1")
+    shell.ok(MIDDLEWARE.format(name="second", tag="2"), cell_id="m2")
+    order = shell.get("/").headers["x-trail"]
+    shell.ok(MIDDLEWARE.format(name="first", tag="1b"), cell_id="m1")
+    assert shell.get("/").headers["x-trail"] == order.replace("1;", "1b;")
+    shell.session.forget_cells(["m2"])
+    assert shell.get("/").headers["x-trail"] == "1b;"
+
+
+def test_a_deleted_middleware_redefinition_brings_back_the_older_one(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/')\ndef root(): return 1", cell_id="route")
+    shell.ok(MIDDLEWARE.format(name="tag", tag="a"), cell_id="a")
+    shell.ok(MIDDLEWARE.format(name="tag", tag="b"), cell_id="b")  # same name: replaces a's
+    assert shell.get("/").headers["x-trail"] == "b;"
+    shell.session.forget_cells(["b"])
+    assert shell.get("/").headers["x-trail"] == "a;"
