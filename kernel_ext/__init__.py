@@ -1,6 +1,19 @@
 """kernel_ext: a live FastAPI server inside the Jupyter kernel, hot-reloaded cell by cell."""
 
-from ._api import base_url, docs, explore, export, log, restart, routes, serve, start, status, stop
+from ._api import (
+    base_url,
+    docs,
+    explore,
+    export,
+    last_diff,
+    log,
+    restart,
+    routes,
+    serve,
+    start,
+    status,
+    stop,
+)
 from ._extension import load_ipython_extension, unload_ipython_extension
 
 __version__ = "0.1.0"
@@ -11,6 +24,7 @@ __all__ = [
     "docs",
     "explore",
     "export",
+    "last_diff",
     "load_ipython_extension",
     "log",
     "restart",

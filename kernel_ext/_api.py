@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._contractdiff import ContractDiff
 from ._display import DocsView, RouteTable, StatusCard, cell_finder, docs_path, route_rows, stale_models
 from ._server import ServerError
 from ._session import Session, current_session, is_asgi_app
@@ -112,3 +113,23 @@ def export(directory: str, force: bool = False) -> Any:
     from ._export import export_session
 
     return export_session(session(), directory, force=force)
+
+
+def last_diff() -> ContractDiff | None:
+    """What the last cell that changed the API did to its contract (None before any change).
+
+    `.changes` lists each change (`.operation`, `.kind`, `.where`, `.detail`, `.breaking`);
+    `.breaking`, `.added` and `.removed` are views of it.
+    """
+    return session().contract.last
+
+
+def diff_switch(state: str | None) -> Any:
+    """`%api diff on|off`; without a state, the last diff."""
+    s = session()
+    if state is None:
+        return s.contract.last if s.contract.last is not None else "No API change yet."
+    if state not in ("on", "off"):
+        raise ValueError(f"%api diff takes on or off, not {state!r}")
+    s.contract.set_enabled(state == "on")
+    return f"Contract diffs under cells are {state}."

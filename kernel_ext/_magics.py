@@ -48,6 +48,11 @@ COMMANDS: list[tuple[str, str, list[Argument]]] = [
             (("--host",), {"help": "127.0.0.1 unless you ask (0.0.0.0 warns)"}),
         ],
     ),
+    (
+        "diff",
+        "the contract diff shown under a cell that changes the API: on, off, or the last one",
+        [(("state",), {"nargs": "?", "choices": ["on", "off"], "help": "on or off"})],
+    ),
     ("stop", "stop the server and free its port", []),
     ("restart", "stop and start again on the same port", []),
     ("serve", "serve another FastAPI object than `app`", [(("name",), {"help": "its notebook variable"})]),
@@ -106,6 +111,8 @@ def run_api_command(line: str) -> Any:
         return _api.start(port=args.port, host=args.host)
     if command == "serve":
         return _api.serve(args.name)
+    if command == "diff":
+        return _api.diff_switch(args.state)
     if command == "export":
         return _api.export(args.directory, force=args.force)
     return getattr(_api, command)()
@@ -128,7 +135,8 @@ class ApiMagics(Magics):
 
         session = current_session()
         base_url = session.base_url if session is not None and session.running else None
-        return run_http_cell(line, cell, base_url=base_url, user_ns=self.shell.user_ns)
+        count = self.shell.execution_count - 1  # this cell's In [N]
+        return run_http_cell(line, cell, base_url=base_url, user_ns=self.shell.user_ns, count=count)
 
 
 class ApiError(Exception):

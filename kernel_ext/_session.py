@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from starlette.applications import Starlette
 
 from ._boundnames import NameWatch
+from ._contract import ContractWatch
 from ._gateway import Gateway, Served, build_stack
 from ._hostcheck import HostPolicy
 from ._hotreload import HotReloader, warn
@@ -53,6 +54,9 @@ class Session:
         self.cells = NotebookCells()  # each cell's latest source: what a fresh run would run
         self._public_url: tuple[int, str] | None = None
         self._switch_interval: float | None = None
+        # The contract diff: noted by a listener, made once the cell's changes serve.
+        self.contract = ContractWatch(self.current_app, lambda: self.shell.execution_count - 1, warn)
+        self.add_listener(self.contract.mark_changed)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -60,6 +64,8 @@ class Session:
         self._capture.install()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        self.shell.events.register("post_run_cell", self.contract.after_cell)  # after ours
+        self.contract.set_enabled(True)
         self.shell.ast_transformers.append(self.name_watch)
         Session.current = self
 
@@ -69,6 +75,7 @@ class Session:
             self.live_log.close()
         if self.name_watch in self.shell.ast_transformers:
             self.shell.ast_transformers.remove(self.name_watch)
+        self.shell.events.unregister("post_run_cell", self.contract.after_cell)
         self.shell.events.unregister("post_run_cell", self.post_run_cell)
         self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
         self._capture.uninstall()
@@ -183,6 +190,10 @@ class Session:
     def served_app(self) -> Any | None:
         served = self.gateway.current
         return served.app if served is not None else None
+
+    def current_app(self) -> Any | None:
+        """The app served, or while stopped the one `start` would serve."""
+        return self.served_app() if self.running else self._candidate()
 
     def serve(self, name: str) -> None:
         """Serve the object bound to `name` in the notebook instead of `app`."""

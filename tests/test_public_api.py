@@ -6,6 +6,7 @@ EXPECTED = {
     "docs",
     "explore",
     "export",
+    "last_diff",
     "load_ipython_extension",
     "log",
     "restart",
