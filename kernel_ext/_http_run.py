@@ -53,6 +53,7 @@ from kernel_ext._http_file import (
     parse_http,
 )
 from kernel_ext._http_vars import Resolver
+from kernel_ext._responsediff import ResponseDiff, diff_responses
 
 DEFAULT_OUTPUT = "_http"
 DEFAULT_TIMEOUT = 30.0
@@ -193,6 +194,12 @@ def http_arg_parser() -> argparse.ArgumentParser:
         "optionally, contains this JSON (quote it: '{\"id\": 1}')",
     )
     parser.add_argument(
+        "--diff",
+        action="store_true",
+        help="for each named request ('# @name'), show how its response differs from the one "
+        "that name got last time (status, headers, JSON body); also in .diffs",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -208,6 +215,7 @@ class _Options:
     output: str
     expect: Expectation | None
     timeout: float
+    diff: bool = False
 
 
 def _parse_line(line: str) -> _Options:
@@ -226,7 +234,7 @@ def _parse_line(line: str) -> _Options:
             expect = parse_expectation(status, " ".join(body) if body else None)
         except ValueError as exc:
             raise HttpUsageError(f"--expect: {exc}") from None
-    return _Options(args.output, expect, args.timeout)
+    return _Options(args.output, expect, args.timeout, args.diff)
 
 
 # ---------------------------------------------------------------- results
@@ -248,6 +256,7 @@ class HttpCellResult:
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
+        self.diffs: list[ResponseDiff] = []  # with --diff: each named response against its last
 
     @property
     def responses(self) -> list[httpx.Response]:
@@ -288,10 +297,13 @@ class HttpCellResult:
         return iter(self.responses)
 
     def __repr__(self) -> str:
-        return "\n\n".join(_text(exchange) for exchange in self.exchanges) or "<no responses>"
+        parts = [_text(exchange) for exchange in self.exchanges] + [repr(d) for d in self.diffs]
+        return "\n\n".join(parts) or "<no responses>"
 
     def _repr_html_(self) -> str:
-        return "".join(_html(exchange) for exchange in self.exchanges)
+        return "".join(_html(exchange) for exchange in self.exchanges) + "".join(
+            d._repr_html_() for d in self.diffs
+        )
 
 
 def _html(exchange: Exchange) -> str:
@@ -409,6 +421,7 @@ def send_requests(
     user_ns: Mapping[str, Any],
     timeout: float = DEFAULT_TIMEOUT,
     into: HttpCellResult | None = None,
+    count: int | None = None,
 ) -> HttpCellResult:
     """Send every request in order; responses named with `# @name` feed later `{{...}}`,
     in this cell and, through the namespace's memory, in later cells (so do `@variables`)."""
@@ -428,6 +441,7 @@ def send_requests(
             result.exchanges.append(Exchange(item.spec, response, elapsed_ms, tuple(notes)))
             if item.spec.name is not None:
                 memory.responses[item.spec.name] = response
+                memory.counts[item.spec.name] = count
             _check(item.expect, response)
     return result
 
@@ -439,6 +453,7 @@ class _Memory:
     user_ns: Mapping[str, Any]
     responses: dict[str, httpx.Response] = field(default_factory=dict)  # by `# @name`
     variables: dict[str, Template] = field(default_factory=dict)  # `@name = value`
+    counts: dict[str, int | None] = field(default_factory=dict)  # the cell each response came in
 
     def remember_variables(self, variables: Mapping[str, Template]) -> None:
         marked = {name: dataclasses.replace(t, earlier_cell=True) for name, t in variables.items()}
@@ -749,10 +764,33 @@ def _check(expect: Expectation | None, response: httpx.Response) -> None:
         raise HttpExpectationError(f"{response.request.method} {path}: {failure}")
 
 
+def _diffs(
+    result: HttpCellResult,
+    earlier: Mapping[str, httpx.Response],
+    counts: Mapping[str, int | None],
+    count: int | None,
+) -> list[ResponseDiff]:
+    found = []
+    for exchange in result.exchanges:
+        name = exchange.spec.name
+        if name is None:
+            continue
+        request = exchange.response.request
+        label = f"{name}: {request.method} {request.url.raw_path.decode('ascii', 'replace')}"
+        before = earlier.get(name)
+        if before is None:
+            found.append(ResponseDiff(label, note="the first response under this name: nothing to compare"))
+            continue
+        found.append(diff_responses(label, before, exchange.response, counts.get(name), count))
+    return found
+
+
 # ---------------------------------------------------------------- the magic's entry point
 
 
-def run_http_cell(line: str, cell: str, *, base_url: str | None, user_ns: dict[str, Any]) -> HttpCellResult:
+def run_http_cell(
+    line: str, cell: str, *, base_url: str | None, user_ns: dict[str, Any], count: int | None = None
+) -> HttpCellResult:
     """Everything `%%http` does: parse the line and the cell, send, store, return for display.
 
     The result is stored in `user_ns[-o NAME]` even when a later request or an expectation
@@ -764,11 +802,19 @@ def run_http_cell(line: str, cell: str, *, base_url: str | None, user_ns: dict[s
     http = parse_http(cell, first_line_no=2)
     if options.expect is not None and not http.requests:
         raise HttpUsageError("--expect needs a request in the cell, and it only defines variables")
+    if options.diff and not any(r.name for r in http.requests):
+        raise HttpUsageError("--diff compares named requests: put '# @name NAME' above a request")
     for note in http.notes:
         print(f"note: {note}")
     result = HttpCellResult()
+    memory = _memory(user_ns)
+    earlier, earlier_counts = dict(memory.responses), dict(memory.counts)
     try:
-        send_requests(http, base_url=base_url, user_ns=user_ns, timeout=options.timeout, into=result)
+        send_requests(
+            http, base_url=base_url, user_ns=user_ns, timeout=options.timeout, into=result, count=count
+        )
+        if options.diff:
+            result.diffs = _diffs(result, earlier, earlier_counts, count)
     finally:
         if result.exchanges:
             user_ns[options.output] = result

@@ -36,6 +36,7 @@ def explore(session: Any = None) -> Explorer:
         base_url_code=_BASE_URL_CODE,
         notice=lambda: _server_notice(session),
         app_name=lambda: session.app_name,
+        cell_count=lambda: session.shell.execution_count - 1,  # the cell running, or the last
     )
     explorer.attach(session)
     _EXPLORERS[session] = explorer

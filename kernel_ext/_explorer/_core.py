@@ -14,6 +14,7 @@ import httpx
 import ipywidgets as widgets
 
 from .. import _render
+from .._responsediff import ResponseDiff, diff_responses
 from . import _codegen
 from ._auth import AuthPanel, schemes_from
 from ._catalog import Catalog
@@ -51,12 +52,14 @@ class Explorer:
         stream_timeout: float | None = None,
         notice: Notice | None = None,
         app_name: str | Callable[[], str] = "app",
+        cell_count: Callable[[], int | None] | None = None,
     ) -> None:
         self._app_source = app_source
         self._base_url = base_url
         self.base_url_code = base_url_code  # how generated code spells the base URL
         self._notice = notice
         self._app_name = app_name
+        self._cell_count = cell_count  # history entries record it, diffs say "since In [N]"
         self._catalog = Catalog()
         self._operations: dict[tuple[str, str], Operation] = {}
         self._forms: dict[tuple[str, str], OperationForm] = {}
@@ -312,6 +315,7 @@ class Explorer:
             outcome = self._sender.send(request, on_stream=self._on_stream)
         self._last = outcome
         entry = Entry(spec, outcome.response, outcome.elapsed_ms, outcome.error, cut_short=outcome.cut_short)
+        entry.count = self._cell_count() if self._cell_count is not None else None
         self.history.add(entry)
         if outcome.response is None:
             self._show_error(outcome.error)
@@ -320,8 +324,51 @@ class Explorer:
             if outcome.cut_short:
                 arrived = _render.size_text(len(outcome.response.content))
                 self._note(f"{outcome.cut_short}: stopped reading; showing the {arrived} that arrived.")
+            self._show_diff_since_edit()
         self._update_code()
         return outcome
+
+    # --- response diffs -----------------------------------------------------------------------
+
+    def diff(self, i: int | None = None, j: int | None = None) -> ResponseDiff:
+        """How a response differs from an earlier one: status, headers, JSON body by path.
+
+        `ex.diff()`: the newest response against the previous one to the same request;
+        `ex.diff(i, j)`: history entries i and j (negative indices count from the newest).
+        """
+        if (i is None) != (j is None):
+            raise ExplorerError("ex.diff() takes no entries or two: ex.diff(i, j)")
+        if i is None or j is None:
+            if not self.history.entries:
+                raise ExplorerError("Send a request first: there is nothing to compare")
+            newest = len(self.history) - 1
+            earlier = self.history.previous(newest)
+            if earlier is None:
+                entry = self.history[newest]
+                raise ExplorerError(f"{entry.spec.method} {entry.spec.path} was sent once; send it again")
+            return self._diff_entries(earlier, newest)
+        return self._diff_entries(i, j)
+
+    def _diff_entries(self, i: int, j: int) -> ResponseDiff:
+        before, after = self._history_entry(i), self._history_entry(j)
+        if before.response is None or after.response is None:
+            failed = before if before.response is None else after
+            raise ExplorerError(f"That request got no response ({failed.error}); nothing to compare")
+        request = f"{after.spec.method} {after.spec.path}"
+        return diff_responses(request, before.response, after.response, before.count, after.count)
+
+    def _show_diff_since_edit(self) -> None:
+        """A request re-sent after cells ran: show what changed in its response since then."""
+        newest = len(self.history) - 1
+        earlier = self.history.previous(newest)
+        if earlier is None or self.history[earlier].count == self.history[newest].count:
+            return
+        if self.history[earlier].response is None:
+            return
+        diff = self._diff_entries(earlier, newest)
+        view = make(widgets.HTML, value=diff._repr_html_())
+        self.output.children = [*self.output.children, view]
+        self._output_text = f"{self._output_text}\n{diff!r}"
 
     def _on_stream(self, response: httpx.Response) -> Callable[[bytes], None]:
         seconds = self._sender.body_seconds

@@ -22,6 +22,12 @@ class Entry:
     error: str = ""
     sent_at: float = field(default_factory=time.time)
     cut_short: str = ""  # why only part of the body was read
+    count: int | None = None  # the execution count of the last cell run when it was sent
+
+    @property
+    def request_key(self) -> tuple[str, str, tuple[tuple[str, str], ...]]:
+        """What makes two entries the same request, for diffing their responses."""
+        return (self.spec.method, self.spec.path, tuple(self.spec.params))
 
     @property
     def status_code(self) -> int | None:
@@ -32,7 +38,11 @@ class Entry:
         outcome = str(self.status_code) if self.response is not None else "error"
         if self.cut_short:
             outcome += ", cut short"
-        return f"#{index} {clock} {self.spec.method} {self.spec.path} → {outcome} ({self.elapsed_ms:.0f} ms)"
+        cell = f", In [{self.count}]" if self.count is not None else ""
+        return (
+            f"#{index} {clock} {self.spec.method} {self.spec.path} → {outcome} "
+            f"({self.elapsed_ms:.0f} ms{cell})"
+        )
 
 
 class History:
@@ -64,6 +74,14 @@ class History:
         options = [(e.label(i), i) for i, e in enumerate(self.entries)]
         self.select.options = list(reversed(options))
         self.select.value = len(self.entries) - 1 if self.entries else None
+
+    def previous(self, index: int) -> int | None:
+        """The newest entry before `index` that sent the same request, if any."""
+        key = self.entries[index].request_key
+        for earlier in range(index - 1, -1, -1):
+            if self.entries[earlier].request_key == key:
+                return earlier
+        return None
 
     def __len__(self) -> int:
         return len(self.entries)
