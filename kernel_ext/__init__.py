@@ -2,6 +2,7 @@
 
 from ._api import (
     base_url,
+    check,
     docs,
     explore,
     export,
@@ -21,6 +22,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "base_url",
+    "check",
     "docs",
     "explore",
     "export",

@@ -108,6 +108,14 @@ def explore() -> Any:
     return build(session())
 
 
+def check(strict: bool = False) -> Any:
+    """Run the notebook's current cells again in a fresh process and compare that app with the
+    live one: truthy when they match; strict=True raises on a difference (for nbmake)."""
+    from ._check import check_session
+
+    return check_session(session(), strict=strict)
+
+
 def export(directory: str, force: bool = False) -> Any:
     """Write the cells that built the app, as run in this kernel, as a deployable package."""
     from ._export import export_session

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import sys
 from typing import Any
 
@@ -13,6 +14,9 @@ from ._magics import ApiMagics
 from ._server import ServerError
 from ._session import Session
 
+# Set in the fresh run of `%api check`: load the hooks, start no server, show no card.
+NO_SERVER_ENV = "KERNEL_EXT_NO_SERVER"
+
 
 def load_ipython_extension(ipython: Any) -> None:
     if Session.current is not None:  # loaded already: harmless, show where it is
@@ -22,6 +26,8 @@ def load_ipython_extension(ipython: Any) -> None:
     session.open()
     ipython.register_magics(ApiMagics)
     atexit.register(session.stop)
+    if os.environ.get(NO_SERVER_ENV, "").strip() not in ("", "0"):
+        return  # `%api check`'s fresh run: the hooks build the app, nothing serves it
     sock, Session.handover = Session.handover, None
     try:
         session.start(sock=sock)

@@ -57,6 +57,11 @@ COMMANDS: list[tuple[str, str, list[Argument]]] = [
     ("restart", "stop and start again on the same port", []),
     ("serve", "serve another FastAPI object than `app`", [(("name",), {"help": "its notebook variable"})]),
     (
+        "check",
+        "run the current cells again in a fresh process (side effects included) and compare the apps",
+        [(("--strict",), {"action": "store_true", "help": "raise when they differ (nbmake fails)"})],
+    ),
+    (
         "export",
         "write the app as a deployable package",
         [
@@ -113,6 +118,8 @@ def run_api_command(line: str) -> Any:
         return _api.serve(args.name)
     if command == "diff":
         return _api.diff_switch(args.state)
+    if command == "check":
+        return _api.check(strict=args.strict)
     if command == "export":
         return _api.export(args.directory, force=args.force)
     return getattr(_api, command)()

@@ -81,10 +81,19 @@ def test_help_and_usage_errors_never_end_the_kernel(kernel: Kernel) -> None:
         "stop",
         "restart",
         "serve",
+        "check",
         "export",
     ):
         assert f"\n    {command} " in shown, command
-    for argument in ("--port PORT", "--host HOST", "--last N", "%api serve name", "directory", "--force"):
+    for argument in (
+        "--port PORT",
+        "--host HOST",
+        "--last N",
+        "%api serve name",
+        "directory",
+        "--force",
+        "--strict",
+    ):
         assert argument in shown, argument
     http = page(kernel, "%%http?")
     assert "usage: %%http [-h] [-o NAME] [--expect STATUS [JSON ...]]" in http

@@ -3,6 +3,7 @@ import kernel_ext
 EXPECTED = {
     "__version__",
     "base_url",
+    "check",
     "docs",
     "explore",
     "export",
