@@ -141,3 +141,20 @@ def diff_switch(state: str | None) -> Any:
         raise ValueError(f"%api diff takes on or off, not {state!r}")
     s.contract.set_enabled(state == "on")
     return f"Contract diffs under cells are {state}."
+
+
+def forget(cell: str | int) -> None:
+    """Drop what a cell registered (routes, middleware, handlers), as deleting it in JupyterLab
+    does. For front ends that don't say when a cell is deleted (VS Code). `cell`: In [N], N or
+    a cell id."""
+    s = session()
+    run = s.cells.find(str(cell))
+    if run is None:
+        raise ValueError(f"no cell {cell!r} has run in this kernel; give In [N], N or a cell id.")
+    if run.cell_id is None:
+        raise ValueError(
+            f"{run.label} ran without a cell id (nbclient, a console), so what it registered "
+            "can't be told apart; re-run the cells that should serve, or restart the kernel."
+        )
+    s.forget_cells([run.cell_id])
+    print(f"kernel_ext: {run.label} is forgotten; what it registered no longer serves.")

@@ -54,6 +54,11 @@ COMMANDS: list[tuple[str, str, list[Argument]]] = [
         [(("state",), {"nargs": "?", "choices": ["on", "off"], "help": "on or off"})],
     ),
     ("stop", "stop the server and free its port", []),
+    (
+        "forget",
+        "drop what a deleted cell registered (front ends that don't report deletions: VS Code)",
+        [(("cell",), {"help": "In [N], N, or the cell's id"})],
+    ),
     ("restart", "stop and start again on the same port", []),
     ("serve", "serve another FastAPI object than `app`", [(("name",), {"help": "its notebook variable"})]),
     (
@@ -120,6 +125,8 @@ def run_api_command(line: str) -> Any:
         return _api.diff_switch(args.state)
     if command == "check":
         return _api.check(strict=args.strict)
+    if command == "forget":
+        return _api.forget(args.cell)
     if command == "export":
         return _api.export(args.directory, force=args.force)
     return getattr(_api, command)()

@@ -219,3 +219,41 @@ def test_a_deleted_middleware_redefinition_brings_back_the_older_one(shell: Shel
     assert shell.get("/").headers["x-trail"] == "b;"
     shell.session.forget_cells(["b"])
     assert shell.get("/").headers["x-trail"] == "a;"
+
+
+# --- front ends that don't report deleted cells ------------------------------------------------
+
+
+def test_api_forget_drops_a_cell_by_execution_count_or_id(shell: Shell, capsys) -> None:
+    shell.ok(APP, cell_id="app")
+    result = shell.ok("@app.get('/a')\ndef a(): return 1", cell_id="vscode-notebook-cell:/nb.ipynb#a")
+    shell.ok("@app.get('/b')\ndef b(): return 2", cell_id="vscode-notebook-cell:/nb.ipynb#b")
+    shell.ok(f"%api forget {result.execution_count}")
+    assert f"In [{result.execution_count}] is forgotten" in capsys.readouterr().out
+    assert shell.get("/a").status_code == 404
+    shell.ok("kernel_ext.forget('vscode-notebook-cell:/nb.ipynb#b')")
+    assert shell.get("/b").status_code == 404
+    assert shell.session.cells.deleted == {
+        "vscode-notebook-cell:/nb.ipynb#a",
+        "vscode-notebook-cell:/nb.ipynb#b",
+    }
+
+
+def test_api_forget_says_plainly_what_it_cannot_do(shell: Shell) -> None:
+    shell.ok(APP)
+    unknown = shell.run("%api forget 999")
+    assert "no cell '999' has run in this kernel" in str(unknown.error_in_exec)
+    no_id = shell.run("@app.get('/x')\ndef x(): return 1")  # no cell id, as under nbclient
+    failed = shell.run(f"%api forget {no_id.execution_count}")
+    assert "ran without a cell id" in str(failed.error_in_exec)
+    assert shell.get("/x").status_code == 200
+
+
+def test_export_leaves_out_deleted_cells(shell: Shell, tmp_path: Path) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/kept')\ndef kept(): return 1", cell_id="kept")
+    shell.ok("@app.get('/deleted')\ndef deleted(): return 2", cell_id="gone")
+    shell.session.forget_cells(["gone"])
+    shell.ok(f"kernel_ext.export({str(tmp_path / 'out')!r})", cell_id="export")
+    code = "\n".join(p.read_text() for p in (tmp_path / "out").rglob("*.py"))
+    assert "/kept" in code and "/deleted" not in code

@@ -7,6 +7,7 @@ EXPECTED = {
     "docs",
     "explore",
     "export",
+    "forget",
     "last_diff",
     "load_ipython_extension",
     "log",

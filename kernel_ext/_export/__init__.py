@@ -143,6 +143,8 @@ def history_cells(session: Any) -> list[Cell]:
         if count == 0:
             continue
         cell_id, succeeded = session.cell_runs.get(count, (None, True))
+        if cell_id is not None and cell_id in session.cells.deleted:
+            continue  # deleted in the front end, or `%api forget`: not part of the notebook
         cells.append(Cell(source, label=f"In [{count}]", cell_id=cell_id, failed=not succeeded))
     return cells
 
