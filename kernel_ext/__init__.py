@@ -1,5 +1,7 @@
 """kernel_ext: a live FastAPI server inside the Jupyter kernel, hot-reloaded cell by cell."""
 
+from importlib import metadata as _metadata
+
 from ._api import (
     base_url,
     check,
@@ -18,7 +20,7 @@ from ._api import (
 )
 from ._extension import load_ipython_extension, unload_ipython_extension
 
-__version__ = "0.1.0"
+__version__ = _metadata.version("kernel_ext")  # the one version: pyproject.toml
 
 __all__ = [
     "__version__",

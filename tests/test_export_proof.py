@@ -20,7 +20,7 @@ import pytest
 from kernel_ext._export import ExportError
 from kernel_ext._export._cells import read_notebook
 from kernel_ext._export._plan import make_plan
-from kernel_ext._export._replay import prove
+from tests.support.export_replay import prove
 from tests.test_export_cells import write_notebook
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))

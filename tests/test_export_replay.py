@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kernel_ext._export._replay import Answer, Exchange, Recording, WsExchange, _ws_answer, compare
-from kernel_ext._export._replay_ws import WsEvent, event_record
+from tests.support.export_replay import Answer, Exchange, Recording, WsExchange, _ws_answer, compare
+from tests.support.export_replay_ws import WsEvent, event_record
 
 JSON = [("content-type", "application/json")]
 
@@ -65,7 +65,7 @@ def test_openapi_is_compared_by_its_route_table() -> None:
 
 
 def test_two_live_versions_of_a_notebook_class_count_as_one_schema() -> None:
-    from kernel_ext._export._replay import _schema_outline
+    from tests.support.export_replay import _schema_outline
 
     kernel = {"components": {"schemas": {"__main____Item__1": {}, "__main____Item__2": {}, "Order": {}}}}
     exported = {"components": {"schemas": {"Item": {}, "Order": {}}}}

@@ -36,3 +36,9 @@ def test_functions_raise_a_clear_error_before_loading() -> None:
         pytest.skip("an extension is loaded in this process")
     with pytest.raises(RuntimeError, match="%load_ext kernel_ext"):
         kernel_ext.base_url()
+
+
+def test_the_version_is_the_package_metadata() -> None:
+    from importlib.metadata import version
+
+    assert kernel_ext.__version__ == version("kernel_ext")

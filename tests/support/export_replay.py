@@ -42,8 +42,8 @@ from typing import Any
 
 import httpx
 
-from . import _replay_ws
-from ._replay_ws import WsEvent
+from tests.support import export_replay_ws as _replay_ws
+from tests.support.export_replay_ws import WsEvent
 
 _MAIN_SCHEMA = re.compile(r"^__main____(.+?)(?:__\d+)?$")
 _lock = threading.Lock()
@@ -429,7 +429,7 @@ def run_notebook(
     record = workdir / ".kernel_ext_probes.jsonl"
     nb = nbformat.read(str(notebook), as_version=4)
     here = repr(str(record))
-    setup = f"import kernel_ext._export._replay as _kx_replay\n_kx_replay.install_recorder({here})"
+    setup = f"import tests.support.export_replay as _kx_replay\n_kx_replay.install_recorder({here})"
     finish = f"_kx_replay.finish_recording({here}, {app_name!r})"
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     nb.cells.append(nbformat.v4.new_code_cell(finish))
@@ -439,7 +439,9 @@ def run_notebook(
     client = NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
     )
-    client.execute(env=env)
+    root = str(Path(__file__).resolve().parents[2])  # the kernel imports tests.support from here
+    paths = [root, *filter(None, [env.get("PYTHONPATH")])]
+    client.execute(env={**env, "PYTHONPATH": os.pathsep.join(paths)})
     return Recording.load(record)
 
 
@@ -770,7 +772,7 @@ def prove(
 
     `workers`: gunicorn's worker count; by default the one the export chose.
     """
-    from . import export_notebook
+    from kernel_ext._export import export_notebook
 
     # One hash seed on both sides, so a `set` in a response is listed in the same order.
     base_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
