@@ -93,6 +93,8 @@ class Changes:
     middleware: bool = False
     warnings: list[str] = field(default_factory=list)
     startup: list[Any] = field(default_factory=list)  # handlers the running app has yet to run
+    # Routes this cell took over from another live cell: (route, that cell's id).
+    conflicts: list[tuple[BaseRoute, str]] = field(default_factory=list)
 
     @property
     def any(self) -> bool:
@@ -120,6 +122,8 @@ class HotReloader:
         self._dependency_users: dict[int, int] = {}  # id(dependency callable) -> live routes using it
         self._cells: dict[str, CellRecord] = {}
         self._shadows: Shadows[BaseRoute] = Shadows()
+        self._owner: dict[int, str] = {}  # id(route) -> the cell id whose record holds it
+        self._taken: list[tuple[BaseRoute, BaseRoute]] = []  # (old, new) slot changes this cell
         self._middleware_shadows: Shadows[Middleware] = Shadows()
         self._handler_shadows: Shadows[Registration] = Shadows()
         self._live_handlers: dict[tuple[int, Any], Registration] = {}  # (id(table), key) -> entry
@@ -213,22 +217,33 @@ class HotReloader:
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             self._apply_dependency_overrides(rebound)
         if cell_id is not None:
+            changes.conflicts = self._conflicts(cell_id)
             previous = self._cells.get(cell_id)
-            if succeeded:
+            if succeeded or previous is None:  # a failed first run owns what it registered
                 if previous is not None:
                     changes.routes += self._drop_previous(previous, record)
                     changes.middleware |= self._drop_previous_middleware(previous, record)
                     _drop_previous_events(previous, record)
                 self._cells[cell_id] = record
-            elif previous is not None:  # keep what the earlier run registered
+            else:  # keep what the earlier run registered
                 previous.routes += record.routes
                 previous.middleware += record.middleware
                 previous.handlers += record.handlers
                 previous.events += record.events
+            self._owner.update((id(route), cell_id) for _, route in record.routes)
         self._refresh_restored(changes)
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
         return changes
+
+    def _conflicts(self, cell_id: str) -> list[tuple[BaseRoute, str]]:
+        taken, self._taken = self._taken, []
+        found = []
+        for old, new in taken:
+            other = self._owner.get(id(old))
+            if other is not None and other != cell_id and other in self._cells:
+                found.append((new, other))
+        return found
 
     def forget_cells(self, cell_ids: Iterable[str]) -> Changes:
         """Cells deleted in the front end: drop what they registered, as if re-run empty."""
@@ -401,6 +416,7 @@ class HotReloader:
                 settled_ids[position] = id(slot_of[old_id])
                 if not by_name:  # cells with ids can be edited away: then the old one returns
                     self._shadows.push(slot_of[old_id], old)
+                    self._taken.append((old, slot_of[old_id]))
             else:
                 delete.add(position)
         delete.update(position_of[entry_id] for entry_id in placed)
@@ -500,6 +516,7 @@ class HotReloader:
         for router, route in previous.routes:
             if id(route) in keep:
                 continue
+            self._owner.pop(id(route), None)
             below, serving = self._shadows.remove(route)
             if serving:
                 gone.setdefault(id(router), (router, {}))[1][id(route)] = below

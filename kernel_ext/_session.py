@@ -301,7 +301,7 @@ class Session:
                 self.gateway.rebuild_stack()
             if changes.startup and self.running:
                 self._run_startup_handlers(changes.startup)
-            for message in changes.warnings:
+            for message in [*changes.warnings, *self._conflict_warnings(changes, cell_id)]:
                 warn(message)
             if swapped or changes.any:
                 self.last_reload = time.time()
@@ -310,6 +310,24 @@ class Session:
             self._report_bug("after the cell")
         finally:
             self.gateway.cell_running = False  # only now is the app settled
+
+    def _conflict_warnings(self, changes: Any, cell_id: str | None) -> list[str]:
+        """The one place the live app and a fresh run part: two live cells define one route.
+        The cell run last serves; a fresh run serves the one lower in the notebook."""
+        order = {run.cell_id: (i, run) for i, run in enumerate(self.cells.current())}
+        here = order.get(cell_id)
+        messages = []
+        for route, other in changes.conflicts:
+            there = order.get(other)
+            if here is None or there is None or there[0] < here[0]:
+                continue  # the other cell is above this one: a fresh run agrees
+            what = f"{' '.join(sorted(getattr(route, 'methods', None) or ()))} {getattr(route, 'path', '')}"
+            messages.append(
+                f"{what.strip()} is also defined in {there[1].label}, lower in the notebook: this "
+                f"cell's version serves now, but a fresh run would serve that one. Delete one of "
+                "the two definitions."
+            )
+        return messages
 
     def _run_startup_handlers(self, handlers: list[Any]) -> None:
         """Startup handlers added to an app already serving run now, on the server's loop, as

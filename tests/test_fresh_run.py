@@ -257,3 +257,28 @@ def test_export_leaves_out_deleted_cells(shell: Shell, tmp_path: Path) -> None:
     shell.ok(f"kernel_ext.export({str(tmp_path / 'out')!r})", cell_id="export")
     code = "\n".join(p.read_text() for p in (tmp_path / "out").rglob("*.py"))
     assert "/kept" in code and "/deleted" not in code
+
+
+# --- where the live app and a fresh run part, it says so ---------------------------------------
+
+
+def test_rerunning_a_cell_above_another_that_defines_the_same_route_warns(shell: Shell, capsys) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("@app.get('/x')\ndef x_a(): return 'a'", cell_id="above")
+    shell.ok("@app.get('/x')\ndef x_b(): return 'b'", cell_id="below")
+    assert "lower in the notebook" not in capsys.readouterr().err  # below wins in a fresh run too
+    below = shell.session.cells.find("below")
+    shell.ok("@app.get('/x')\ndef x_a(): return 'a2'", cell_id="above")
+    assert shell.get("/x").json() == "a2"
+    err = capsys.readouterr().err
+    assert f"GET /x is also defined in {below.label}, lower in the notebook" in err
+
+
+def test_a_cell_that_failed_on_its_first_run_owns_what_it_registered(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    failed = shell.run("@app.get('/half')\ndef half(): return 1\n\nraise RuntimeError('typo')", cell_id="c")
+    assert not failed.success
+    assert shell.get("/half").json() == 1  # what ran before the error is live, as in a fresh run
+    shell.ok("@app.get('/whole')\ndef whole(): return 2", cell_id="c")  # fixed, and /half edited away
+    assert shell.get("/half").status_code == 404
+    assert shell.get("/whole").json() == 2
