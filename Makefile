@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WORKERS ?= auto
 
-.PHONY: lab test unit notebooks lint bench e2e clean
+.PHONY: lab test unit notebooks lint bench e2e fuzz-reload clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,11 @@ unit: $(STAMP)
 
 notebooks: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) --nbmake notebooks/
+
+# Long differential run of hot reload against fresh runs (tests/test_reload_fuzz.py): prints
+# sequences, steps and the divergences found. KERNEL_EXT_FUZZ_EXAMPLES / _STEPS change its size.
+fuzz-reload: $(STAMP)
+	KERNEL_EXT_FUZZ=long $(PY) -m pytest tests/test_reload_fuzz.py -s -q -W ignore::DeprecationWarning
 
 e2e: $(STAMP)
 	$(PY) -m pytest -m e2e tests/e2e

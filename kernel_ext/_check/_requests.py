@@ -15,7 +15,7 @@ Request = dict[str, Any]  # {"method", "path", optional "params", "json", "heade
 
 
 def normalise(status: int, headers: Any, body: bytes) -> dict[str, Any]:
-    kept = sorted((k.lower(), v) for k, v in headers.items() if k.lower() not in TRANSPORT_HEADERS)
+    kept = sorted([k.lower(), v] for k, v in headers.items() if k.lower() not in TRANSPORT_HEADERS)
     text = body.decode("utf-8", "replace")
     try:
         parsed: Any = json.loads(text)
