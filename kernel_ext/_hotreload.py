@@ -621,6 +621,7 @@ class HotReloader:
         for app in self._apps():
             before = snapshot.apps.get(id(app)) or AppState(app, [], {})
             changed = self._settle_app_middleware(app, before, record)
+            changed |= self._retarget_middleware(app)
             changed |= self._settle_handlers(app, before.handlers, record)
             if app is self.app:
                 served_changed = changed
@@ -663,12 +664,38 @@ class HotReloader:
         app.user_middleware = settled
         return True
 
+    def _retarget_middleware(self, app: Starlette) -> bool:
+        """Middleware added as a class that has been redefined since: a fresh run would add the
+        new class. Changed in place, so records and replacement keys still know the entry."""
+        stale = [m for m in app.user_middleware if id(m.cls) in self._stale_types]
+        if not stale:
+            return False
+        current = self._stale_map()
+        changed = False
+        for m in stale:
+            new = current.get(id(m.cls))
+            if isinstance(new, type):
+                m.cls = new  # type: ignore[misc]  # Middleware keeps its class in a plain attribute
+                changed = True
+        return changed
+
     def _settle_handlers(self, app: Starlette, before: dict[Any, Any], record: CellRecord) -> bool:
-        for key in [k for k in app.exception_handlers if id(k) in self._stale_types]:
-            del app.exception_handlers[key]
         now = app.exception_handlers
+        stale = [k for k in now if id(k) in self._stale_types]
+        current = self._stale_map() if stale else {}
+        rekeyed: set[int] = set()  # still the handler's own cell's, not this cell's
+        for key in stale:  # keyed by a class redefined since: a fresh run keys it by the new one
+            handler = now.pop(key)
+            entry = self._live_handlers.pop((id(now), key), None)
+            new = current.get(id(key))
+            if isinstance(new, type) and new not in now:
+                now[new] = handler
+                rekeyed.add(id(new))
+                if entry is not None:
+                    entry.key = new
+                    self._live_handlers[(id(now), new)] = entry
         for key, value in now.items():
-            if before.get(key, _MISSING) is value:
+            if before.get(key, _MISSING) is value or id(key) in rekeyed:
                 continue
             entry = Registration(app.exception_handlers, key, value)
             record.handlers.append(entry)

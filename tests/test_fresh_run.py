@@ -282,3 +282,33 @@ def test_a_cell_that_failed_on_its_first_run_owns_what_it_registered(shell: Shel
     shell.ok("@app.get('/whole')\ndef whole(): return 2", cell_id="c")  # fixed, and /half edited away
     assert shell.get("/half").status_code == 404
     assert shell.get("/whole").json() == 2
+
+
+def test_a_redefined_exception_class_keeps_its_handler_as_a_fresh_run_would(shell: Shell) -> None:
+    shell.ok(APP + "\nfrom fastapi.responses import JSONResponse", cell_id="app")
+    shell.ok("class Nope(Exception): pass", cell_id="exc")
+    shell.ok("@app.get('/n')\ndef n(): raise Nope()", cell_id="route")
+    handler = (
+        "@app.exception_handler(Nope)\nasync def on_nope(request, exc): return JSONResponse({'v': 1}, 409)"
+    )
+    shell.ok(handler, cell_id="handler")
+    shell.ok("class Nope(Exception): pass", cell_id="exc")  # only the class cell is re-run
+    assert shell.get("/n").json() == {"v": 1}
+    shell.session.forget_cells(["handler"])  # and the handler still belongs to its cell
+    assert shell.get("/n").status_code == 500
+
+
+def test_middleware_added_as_a_redefined_class_uses_the_new_class(shell: Shell) -> None:
+    shell.ok(APP + "\nfrom starlette.middleware.base import BaseHTTPMiddleware", cell_id="app")
+    shell.ok("@app.get('/')\ndef root(): return 1", cell_id="route")
+    mw = (
+        "class Tag(BaseHTTPMiddleware):\n    async def dispatch(self, request, call_next):\n"
+        "        response = await call_next(request)\n        response.headers['x-tag'] = 'V'\n"
+        "        return response"
+    )
+    shell.ok(mw.replace("V", "1"), cell_id="class")
+    shell.ok("app.add_middleware(Tag)", cell_id="add")
+    assert shell.get("/").headers["x-tag"] == "1"
+    shell.ok(mw.replace("V", "2"), cell_id="class")
+    assert shell.get("/").headers["x-tag"] == "2"
+    assert len(shell.ns["app"].user_middleware) == 1
