@@ -11,12 +11,14 @@ from ._api import (
     forget,
     last_diff,
     log,
+    reload,
     restart,
     routes,
     serve,
     start,
     status,
     stop,
+    watch,
 )
 from ._extension import load_ipython_extension, unload_ipython_extension
 
@@ -33,6 +35,7 @@ __all__ = [
     "last_diff",
     "load_ipython_extension",
     "log",
+    "reload",
     "restart",
     "routes",
     "serve",
@@ -40,4 +43,5 @@ __all__ = [
     "status",
     "stop",
     "unload_ipython_extension",
+    "watch",
 ]

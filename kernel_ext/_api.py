@@ -158,3 +158,39 @@ def forget(cell: str | int) -> None:
         )
     s.forget_cells([run.cell_id])
     print(f"kernel_ext: {run.label} is forgotten; what it registered no longer serves.")
+
+
+def reload(*modules: str, recursive: bool = False) -> None:
+    """Reload modules of the notebook's own (`"shop.items"`) and apply what they redefine to the
+    live app, as re-run cells would be; `recursive=True` reloads their submodules too. A module
+    that doesn't compile or raises keeps its previous version serving (ReloadError, one line)."""
+    from ._modules import ReloadError
+
+    if not modules:
+        raise ValueError("name the modules to reload, e.g. kernel_ext.reload('shop.items')")
+    s = session()
+    try:
+        s.modules.reload(modules, recursive=recursive)
+    except ReloadError as exc:
+        s.request_log.write(f"kernel_ext: {exc}")
+        s.last_error = str(exc)
+        raise
+
+
+def watch(*paths: str, off: bool = False) -> str:
+    """Reload the notebook's modules when their files under `paths` (default: the working
+    directory) are saved, while the kernel is idle; `off=True` stops watching."""
+    import os
+
+    from ._watch import FileWatch
+
+    s = session()
+    if s.watch is not None:
+        s.watch.stop()
+        s.watch = None
+    if off:
+        s._notify()
+        return "kernel_ext: not watching files."
+    s.watch = FileWatch(s, paths or [os.getcwd()])
+    s._notify()
+    return f"kernel_ext: watching {', '.join(s.watch.paths)}; %api watch off stops."

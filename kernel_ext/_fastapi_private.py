@@ -34,6 +34,13 @@ def included_router_prefix(route: object) -> str:
     return getattr(route.include_context, "prefix", "") or ""  # type: ignore[attr-defined]
 
 
+def repoint_include(route: object, router: Router) -> BaseRoute:
+    """A copy of an `_IncludedRouter` entry that serves `router` with the same include context
+    (prefix, tags, dependencies, responses...), as FastAPI itself builds nested entries."""
+    assert _IncludedRouter is not None
+    return _IncludedRouter(original_router=router, include_context=route.include_context)  # type: ignore[attr-defined]
+
+
 def mark_routes_changed(router: Router) -> None:
     """Tell FastAPI's per-version caches (OpenAPI, included-router views) that routes changed.
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import sys
 import types
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
 from typing import Any
@@ -259,6 +259,47 @@ class HotReloader:
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
         return changes
+
+    def replace_objects(self, replaced: Mapping[int, Any]) -> Changes:
+        """Objects replaced outside the notebook's namespace, e.g. by a reloaded module.
+
+        `replaced` maps id(old) -> new, for routers, classes and functions. Each include of an
+        old router serves the new one, in its place and with its include context; routes that
+        use an old class or dependency are rebuilt. A cell in progress is not credited with any
+        of it: its snapshot takes the result in.
+        """
+        changes = Changes()
+        for router in self._routers():
+            routes = list(router.routes)
+            pairs: dict[int, BaseRoute] = {}
+            for position, route in enumerate(routes):
+                target = private.included_router_target(route) if private.is_included_router(route) else None
+                new = replaced.get(id(target)) if target is not None else None
+                if isinstance(new, Router):
+                    routes[position] = pairs[id(route)] = private.repoint_include(route, new)
+            if pairs:
+                removed = [r for r in router.routes if id(r) in pairs]
+                self._assign(router, routes, removed=removed, added=list(pairs.values()))
+                self._stand_in(router, removed, pairs)
+                changes.routes += len(pairs)
+        mapping = {old: new for old, new in replaced.items() if not isinstance(new, Router)}
+        if mapping:
+            changes.rebuilt += self._rebuild_stale_routes(changes, True, mapping)
+        snapshot = self._snapshot
+        if snapshot is not None and changes.any:
+            snapshot.routes = {id(r): (r, list(r.routes)) for r in self._routers()}
+        if changes.any and isinstance(self.app, FastAPI):
+            private.forget_openapi(self.app)
+        return changes
+
+    def _stand_in(self, router: Router, old: list[BaseRoute], new: dict[int, BaseRoute]) -> None:
+        """Entries replaced in place stand for the old ones in cell records and histories."""
+        for route in old:
+            self._shadows.replace(route, new[id(route)])
+        for record in self._cells.values():
+            if any(id(r) in new for _, r in record.routes):
+                record.routes = [(owner, new.get(id(r), r)) for owner, r in record.routes]
+        self._route_ids.pop(id(router), None)
 
     # --- namespace ----------------------------------------------------------------------------
 
@@ -564,8 +605,10 @@ class HotReloader:
                 mapping[old_id] = current
         return mapping
 
-    def _rebuild_stale_routes(self, changes: Changes, dependencies_changed: bool) -> int:
-        mapping = self._stale_map()
+    def _rebuild_stale_routes(
+        self, changes: Changes, dependencies_changed: bool, mapping: Mapping[int, Any] | None = None
+    ) -> int:
+        mapping = self._stale_map() if mapping is None else mapping
         stale = set(mapping)
         repointed: set[int] = set()
         rebuilt = 0

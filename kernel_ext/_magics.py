@@ -67,6 +67,19 @@ COMMANDS: list[tuple[str, str, list[Argument]]] = [
         [(("--strict",), {"action": "store_true", "help": "raise when they differ (nbmake fails)"})],
     ),
     (
+        "reload",
+        "reload the notebook's modules and apply what they redefine to the live app",
+        [
+            (("modules",), {"nargs": "+", "metavar": "MODULE", "help": "e.g. shop.items"}),
+            (("--recursive", "-r"), {"action": "store_true", "help": "their submodules too"}),
+        ],
+    ),
+    (
+        "watch",
+        "reload a module when its file is saved (while the kernel is idle); `off` stops",
+        [(("paths",), {"nargs": "*", "metavar": "PATH", "help": "default: the working directory"})],
+    ),
+    (
         "export",
         "write the app as a deployable package",
         [
@@ -127,6 +140,12 @@ def run_api_command(line: str) -> Any:
         return _api.check(strict=args.strict)
     if command == "forget":
         return _api.forget(args.cell)
+    if command == "reload":
+        return _api.reload(*args.modules, recursive=args.recursive)
+    if command == "watch":
+        if args.paths == ["off"]:
+            return print(_api.watch(off=True))
+        return print(_api.watch(*args.paths))
     if command == "export":
         return _api.export(args.directory, force=args.force)
     return getattr(_api, command)()

@@ -21,6 +21,7 @@ from ._gateway import Gateway, Served, build_stack
 from ._hostcheck import HostPolicy
 from ._hotreload import HotReloader, warn
 from ._lifespan import LifespanError
+from ._modules import ModuleWatch
 from ._notebook import CellRun, NotebookCells, deleted_cells
 from ._requestlog import LogCapture, RequestLog
 from ._server import PORT_ENV, ServerError, ServerThread
@@ -42,6 +43,8 @@ class Session:
         self.request_log = RequestLog()
         self.reloader = HotReloader(shell.user_ns)
         self.name_watch = NameWatch(self.reloader.note_cell)
+        self.modules = ModuleWatch(self)  # reloaded modules, settled like re-run cells
+        self.watch: Any | None = None  # `%api watch`: a FileWatch while on
         self.server: ServerThread | None = None
         self.host = "127.0.0.1"
         self.last_reload: float | None = None
@@ -67,14 +70,18 @@ class Session:
         self.shell.events.register("post_run_cell", self.contract.after_cell)  # after ours
         self.contract.set_enabled(True)
         self.shell.ast_transformers.append(self.name_watch)
+        self.shell.ast_transformers.append(self.modules)  # after %autoreload's pre_run_cell hook
         Session.current = self
 
     def close(self, *, keep_socket: bool = False) -> None:
         Session.handover = self.stop(keep_socket=keep_socket)
         if self.live_log is not None:
             self.live_log.close()
-        if self.name_watch in self.shell.ast_transformers:
-            self.shell.ast_transformers.remove(self.name_watch)
+        if self.watch is not None:
+            self.watch.stop()
+        for transformer in (self.name_watch, self.modules):
+            if transformer in self.shell.ast_transformers:
+                self.shell.ast_transformers.remove(transformer)
         self.shell.events.unregister("post_run_cell", self.contract.after_cell)
         self.shell.events.unregister("post_run_cell", self.post_run_cell)
         self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
@@ -264,8 +271,9 @@ class Session:
     def pre_run_cell(self, info: Any = None) -> None:
         self.gateway.cell_running = True
         try:
-            if self.name_watch not in self.shell.ast_transformers:  # someone cleared the list
-                self.shell.ast_transformers.append(self.name_watch)
+            for transformer in (self.name_watch, self.modules):  # someone cleared the list
+                if transformer not in self.shell.ast_transformers:
+                    self.shell.ast_transformers.append(transformer)
             deleted = deleted_cells(self.shell)
             if deleted:
                 self.forget_cells(deleted)
@@ -286,6 +294,7 @@ class Session:
 
     def post_run_cell(self, result: Any) -> None:
         try:
+            self.modules.settle_quietly()  # importlib.reload in the cell: the module's, not the cell's
             swapped = self._sync_app()
             info = getattr(result, "info", None)
             cell_id = getattr(info, "cell_id", None)

@@ -24,6 +24,17 @@ class Shadows(Generic[T]):
         self._below[id(new)] = old
         self._above[id(old)] = new
 
+    def replace(self, old: T, new: T) -> None:
+        """`new` stands for `old` from now on (the same slot, rebuilt): it takes its history."""
+        below = self._below.pop(id(old), None)
+        above = self._above.pop(id(old), None)
+        if below is not None:
+            self._below[id(new)] = below
+            self._above[id(below)] = new
+        if above is not None:
+            self._above[id(new)] = above
+            self._below[id(above)] = new
+
     def remove(self, entry: T) -> tuple[T | None, bool]:
         """`entry` is obsolete: splice it out of its slot's history.
 

@@ -26,6 +26,37 @@ def test_included_routers_are_kept_by_reference() -> None:
     assert "/v1/r/late" in paths
 
 
+def test_an_include_can_be_repointed_at_another_router_with_its_context() -> None:
+    from fastapi.testclient import TestClient
+
+    def tagged() -> None:
+        pass
+
+    app = FastAPI()
+    old, new = APIRouter(prefix="/r"), APIRouter(prefix="/r")
+
+    @old.get("/old")
+    def read_old() -> int:
+        return 1
+
+    @new.get("/new")
+    def read_new() -> int:
+        return 2
+
+    app.include_router(old, prefix="/v1", tags=["t"], dependencies=[Depends(tagged)])
+    entry = app.router.routes[-1]
+    copy = private.repoint_include(entry, new)
+    assert private.included_router_target(copy) is new
+    assert private.included_router_prefix(copy) == "/v1"
+    app.router.routes = [*app.router.routes[:-1], copy]
+    private.mark_routes_changed(app.router)
+    client = TestClient(app)
+    assert client.get("/v1/r/new").json() == 2
+    assert client.get("/v1/r/old").status_code == 404
+    operation = app.openapi()["paths"]["/v1/r/new"]["get"]
+    assert operation["tags"] == ["t"]
+
+
 def test_openapi_cache_follows_the_routes_version() -> None:
     app = FastAPI()
 

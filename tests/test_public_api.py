@@ -11,6 +11,7 @@ EXPECTED = {
     "last_diff",
     "load_ipython_extension",
     "log",
+    "reload",
     "restart",
     "routes",
     "serve",
@@ -18,6 +19,7 @@ EXPECTED = {
     "status",
     "stop",
     "unload_ipython_extension",
+    "watch",
 }
 
 

@@ -27,3 +27,13 @@ def test_an_obsolete_entry_in_the_middle_is_spliced_out() -> None:
 
 def test_an_entry_never_pushed_is_serving_with_nothing_beneath() -> None:
     assert Shadows().remove(Entry("x")) == (None, True)
+
+
+def test_an_entry_rebuilt_in_place_takes_over_its_history() -> None:
+    shadows: Shadows[object] = Shadows()
+    a, b, c, b2 = object(), object(), object(), object()
+    shadows.push(b, a)
+    shadows.push(c, b)
+    shadows.replace(b, b2)
+    assert shadows.remove(c) == (b2, True)  # c goes: b's replacement serves again
+    assert shadows.remove(b2) == (a, True)

@@ -40,7 +40,7 @@ def check_session(session: Any, strict: bool = False) -> CheckResult:
         return labels[cell] if cell is not None and 0 <= cell < len(labels) else "an unknown cell"
 
     result = CheckResult(
-        compare(live, answer["shape"], label),
+        compare(live, answer["shape"], label) + _stale_objects(session),
         _notes(cells, answer["errors"], left_out, label),
         cells=progress.total,
         seconds=time.perf_counter() - started,
@@ -70,6 +70,13 @@ def live_shape(session: Any) -> dict[str, Any]:
         return positions.get(cell_id if cell_id is not None else count)
 
     return describe(app, cell_of, session.shell.user_ns)
+
+
+def _stale_objects(session: Any) -> list[Difference]:
+    """Values built from a class that a module reload replaced: a fresh run builds new ones."""
+    modules = getattr(session, "modules", None)
+    stale = modules.stale_objects() if modules is not None else []
+    return [Difference("stale object", s.label, s.detail, s.fix) for s in stale]
 
 
 def _notes(

@@ -1,0 +1,363 @@
+"""Modules the notebook imports from its own files, reloaded like cells re-run.
+
+`%autoreload`, `importlib.reload`, `kernel_ext.reload()` and `%api watch` all re-execute a
+module in its own namespace. Here that namespace is compared with a copy taken when it was last
+settled, as a cell's rebound names are: each router, class or function it made again maps old ->
+new, and the engine (`HotReloader.replace_objects`) re-points includes of the old routers and
+rebuilds the routes that use an old class or dependency. Names elsewhere that still hold an old
+object (the notebook's `from shop.items import Item`, another module's import) are rebound, as a
+fresh run would bind them; an instance of an old class can't be, and is named in a warning.
+
+Noticing a reload costs one identity check per tracked module and cell: importlib gives the
+module a new `__spec__` on every reload, even a failed one.
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import functools
+import importlib
+import os
+import sys
+import time
+import types
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi.routing import APIRouter
+from starlette.applications import Starlette
+
+from ._hotreload import warn
+
+_MISSING = object()
+_OWN_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+class ReloadError(RuntimeError):
+    """A module could not be reloaded; its previous version keeps serving."""
+
+
+@dataclass
+class Tracked:
+    module: types.ModuleType
+    spec: Any  # `module.__spec__` when last settled: a reload replaces it
+    names: dict[str, Any]  # a copy of the module's namespace when last settled
+
+
+@dataclass
+class StaleObject:
+    """A value built from an old class, held where a reload can't rebuild it."""
+
+    where: dict[str, Any]
+    name: str
+    old: type
+    label: str  # "cached" (the notebook's) or "shop.main.client"
+    detail: str
+    fix: str
+
+    @property
+    def message(self) -> str:
+        return f"{self.label} {self.detail}; {self.fix}."
+
+    @property
+    def still_stale(self) -> bool:
+        return type(self.where.get(self.name)) is self.old
+
+
+@dataclass
+class Reloaded:
+    modules: list[str]
+    replaced: int = 0  # old objects mapped to new ones
+    rebound: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+class ModuleWatch:
+    """Keeps track of the notebook's own modules; `settle()` applies the ones reloaded.
+
+    Also an IPython AST transformer: IPython calls `visit` after every `pre_run_cell` hook
+    (%autoreload reloads in one) and before the cell's code runs, so the cell sees the new app.
+    """
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+        self._tracked: dict[str, Tracked] = {}
+        self._seen: set[str] = set()  # module names already looked at
+        self._module_count = -1
+        self._stale: dict[tuple[int, str], StaleObject] = {}
+        self.pending: set[str] = set()  # saved while a cell ran: reloaded after it
+
+    # --- noticing reloads ---------------------------------------------------------------------
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        self.settle_quietly()
+        return node
+
+    def settle_quietly(self) -> None:
+        """`settle()` from a hook: never raises into the cell (IPython would also drop an AST
+        transformer that raises)."""
+        try:
+            self.settle()
+        except Exception:
+            self.session._report_bug("after a module reload")
+
+    def settle(self) -> Reloaded | None:
+        """Apply whatever reloads happened since the last call. Cheap when none did."""
+        if len(sys.modules) != self._module_count:
+            self._discover()
+        reloaded = [
+            (name, t)
+            for name, t in self._tracked.items()
+            if sys.modules.get(name) is not t.module or t.module.__spec__ is not t.spec
+        ]
+        if not reloaded:
+            return None
+        return self._apply(reloaded)
+
+    def _discover(self) -> None:
+        modules = sys.modules
+        for name in modules.keys() - self._seen:
+            self._seen.add(name)
+            module = modules.get(name)
+            if module is not None and _is_own_file(module):
+                self._tracked[name] = Tracked(module, module.__spec__, dict(module.__dict__))
+        self._module_count = len(modules)
+        self._keep_autoreload_whole()
+
+    def _keep_autoreload_whole(self) -> None:
+        """IPython 9's `%autoreload` patches a module in place when only definitions changed
+        ("deduperreload"): a route it adds stacks on the old router, a moved route keeps its old
+        path, a new model field becomes a class attribute. For these modules it re-executes the
+        module instead (as `%autoreload 2-` does), which this module can settle."""
+        sources = _deduper_sources(self.session.shell)
+        if sources is None:
+            return
+        for name in self._tracked:
+            if sources.get(name) != "":
+                sources[name] = ""  # no old source: deduperreload declines the module
+
+    # --- applying one ---------------------------------------------------------------------------
+
+    def _apply(self, reloaded: list[tuple[str, Tracked]]) -> Reloaded:
+        replaced: dict[int, Any] = {}
+        old_classes: dict[int, tuple[type, str]] = {}
+        for name, t in reloaded:
+            module = sys.modules.get(name, t.module)
+            new_names = module.__dict__
+            for key, old in t.names.items():
+                new = new_names.get(key, _MISSING)
+                if new is old or new is _MISSING or not _replaceable(old, new):
+                    continue
+                replaced[id(old)] = new
+                if isinstance(old, type):
+                    old_classes[id(old)] = (old, name)
+            self._tracked[name] = Tracked(module, module.__spec__, dict(new_names))
+        self._keep_autoreload_whole()
+        result = Reloaded([name for name, _ in reloaded], len(replaced))
+        if not replaced:
+            return result
+        reloaded_names = {name for name, _ in reloaded}
+        result.rebound = self._rebind(replaced, reloaded_names)
+        changes = self.session.reloader.replace_objects(replaced)
+        result.warnings = [*changes.warnings, *self._find_stale(old_classes, reloaded_names)]
+        session = self.session
+        session.request_log.write(_summary(result, changes.routes, changes.rebuilt))
+        for message in result.warnings:
+            warn(message)
+        if changes.any or result.rebound:
+            session.last_reload = time.time()
+            session._notify()
+        return result
+
+    def _rebind(self, replaced: dict[int, Any], reloaded: set[str]) -> list[str]:
+        """Names that still hold an old object get the new one, as a fresh run would bind them:
+        the notebook's (`from shop.items import Item`) and other modules' of the notebook."""
+        rebound: list[str] = []
+        user_ns = self.session.shell.user_ns
+        spaces = [("", user_ns)] + [
+            (f"{name}.", t.module.__dict__) for name, t in self._tracked.items() if name not in reloaded
+        ]
+        for prefix, space in spaces:
+            for key, value in list(space.items()):
+                new = replaced.get(id(value))
+                if new is not None and space.get(key) is value:
+                    space[key] = new
+                    rebound.append(prefix + key)
+                    if space is not user_ns:  # keep that module's copy current: it wasn't reloaded
+                        self._tracked[prefix[:-1]].names[key] = new
+        return rebound
+
+    def _find_stale(self, old_classes: dict[int, tuple[type, str]], reloaded: set[str]) -> list[str]:
+        """Instances of an old class left in the notebook or in a module that wasn't reloaded."""
+        if not old_classes:
+            return []
+        messages: list[str] = []
+        defined_in = self.session.reloader.defined_in
+        spaces = [("", None, self.session.shell.user_ns)] + [
+            (f"{name}.", name, t.module.__dict__) for name, t in self._tracked.items() if name not in reloaded
+        ]
+        for prefix, module_name, space in spaces:
+            for key, value in space.items():
+                found = old_classes.get(id(type(value)))
+                if found is None or key.startswith("_"):
+                    continue
+                cls, owner = found
+                if module_name is None:
+                    cell = defined_in.get(key)
+                    fix = f"re-run In [{cell}]" if cell else "re-run the cell that makes it"
+                else:
+                    fix = f"reload {module_name} too (kernel_ext.reload({module_name!r}))"
+                detail = (
+                    f"is a {cls.__qualname__} made before {owner} was reloaded: it keeps the old "
+                    "class's fields and code"
+                )
+                stale = StaleObject(space, key, cls, prefix + key, detail, fix)
+                self._stale[(id(space), key)] = stale
+                messages.append(stale.message)
+        return messages
+
+    def stale_objects(self) -> list[StaleObject]:
+        """Values still built from a class that a reload replaced (for warnings and %api check)."""
+        for key in [k for k, s in self._stale.items() if not s.still_stale]:
+            del self._stale[key]
+        return list(self._stale.values())
+
+    # --- reloading on request -----------------------------------------------------------------
+
+    def reload(self, names: Iterable[str], recursive: bool = False) -> Reloaded | None:
+        """Reload the named modules (and their submodules), deepest first, and settle."""
+        modules: dict[str, types.ModuleType] = {}
+        for name in names:
+            module = sys.modules.get(name)
+            if module is None:
+                raise ReloadError(f"{name} is not imported; import it first")
+            modules[name] = module
+            if name not in self._tracked:  # e.g. an installed package's module: asked for by name
+                self._tracked[name] = Tracked(module, module.__spec__, dict(module.__dict__))
+            if recursive:
+                prefix = name + "."
+                for sub, found in list(sys.modules.items()):
+                    if sub.startswith(prefix) and found is not None:
+                        modules[sub] = found
+                        self._tracked.setdefault(sub, Tracked(found, found.__spec__, dict(found.__dict__)))
+        self.settle()  # earlier reloads first, so that these are diffed on their own
+        try:
+            for name in sorted(modules, key=lambda n: -n.count(".")):  # submodules before packages
+                reload_module(modules[name])
+                _tell_autoreload(self.session.shell, modules[name])
+        finally:
+            settled = self.settle()
+        return settled
+
+    def reload_files(self, paths: Iterable[str]) -> None:
+        """Saved files (from `%api watch`): reload the modules imported from them. A failure is
+        reported in the request log and the status card; the previous version keeps serving."""
+        wanted = {os.path.realpath(p) for p in paths}
+        self.settle()
+        names = [
+            name
+            for name, t in self._tracked.items()
+            if os.path.realpath(getattr(t.module, "__file__", "") or "") in wanted
+        ]
+        session = self.session
+        for name in names:
+            try:
+                self.reload([name])
+            except ReloadError as exc:
+                session.request_log.write(f"kernel_ext: {exc}")
+                session.last_error = str(exc)
+                session._notify()
+            else:
+                if session.last_error and session.last_error.startswith(f"{name}:"):
+                    session.last_error = None
+
+
+def reload_module(module: types.ModuleType) -> None:
+    """`importlib.reload`, but all or nothing: a file that doesn't compile is not run, and a
+    module that raises while it runs gets its previous namespace back."""
+    name = module.__name__
+    path = getattr(module, "__file__", None)
+    if path and path.endswith(".py"):
+        try:
+            source = Path(path).read_bytes()
+            compile(source, path, "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            where = f"{exc.filename}:{exc.lineno}" if exc.lineno else str(exc.filename)
+            raise ReloadError(
+                f"{name}: syntax error at {where}: {exc.msg}; the previous version keeps serving"
+            ) from None
+        except OSError as exc:
+            raise ReloadError(f"{name}: cannot read {path}: {exc.strerror}") from None
+    cached = getattr(module, "__cached__", None)
+    if cached:  # bytecode is checked by mtime in whole seconds and size: two quick saves of one
+        with contextlib.suppress(OSError):  # size would run the first one again
+            Path(cached).unlink(missing_ok=True)
+    saved = dict(module.__dict__)
+    try:
+        importlib.reload(module)
+    except BaseException as exc:
+        module.__dict__.clear()
+        module.__dict__.update(saved)
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise ReloadError(
+            f"{name}: reloading raised {type(exc).__name__}: {exc}; the previous version keeps serving"
+        ) from None
+
+
+def _replaceable(old: Any, new: Any) -> bool:
+    """What routes and includes hold and a reload makes again: routers, apps, classes,
+    functions and wrapped callables (`@lru_cache`, `functools.wraps` decorators)."""
+    if isinstance(old, APIRouter):
+        return isinstance(new, APIRouter)
+    if isinstance(old, Starlette):
+        return isinstance(new, Starlette)
+    if isinstance(old, type):
+        return isinstance(new, type)
+    if isinstance(old, (types.FunctionType, functools.partial)) or (
+        callable(old) and hasattr(old, "__wrapped__")
+    ):
+        return callable(new) and not isinstance(new, type)
+    return False
+
+
+def _is_own_file(module: Any) -> bool:
+    """A module imported from a source file of the notebook's, not an installed package."""
+    path = getattr(module, "__file__", None)
+    if not isinstance(path, str) or not path.endswith(".py") or module.__spec__ is None:
+        return False
+    if "site-packages" in path or "dist-packages" in path or path.startswith(_OWN_PACKAGE):
+        return False
+    return not any(path.startswith(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
+
+
+def _autoreloader(shell: Any) -> Any | None:
+    magics = shell.magics_manager.registry.get("AutoreloadMagics")
+    return getattr(magics, "_reloader", None)
+
+
+def _deduper_sources(shell: Any) -> dict[str, str] | None:
+    deduper = getattr(_autoreloader(shell), "deduper_reloader", None)
+    sources = getattr(deduper, "source_by_modname", None)
+    return sources if isinstance(sources, dict) else None
+
+
+def _tell_autoreload(shell: Any, module: types.ModuleType) -> None:
+    """A module we reloaded is current: %autoreload need not reload it again at the next cell."""
+    mtimes = getattr(_autoreloader(shell), "modules_mtimes", None)
+    path = getattr(module, "__file__", None)
+    if isinstance(mtimes, dict) and path:
+        with contextlib.suppress(OSError):
+            mtimes[module.__name__] = os.stat(path).st_mtime
+
+
+def _summary(result: Reloaded, routes: int, rebuilt: int) -> str:
+    parts = [f"{routes} include(s) re-pointed"] if routes else []
+    if rebuilt:
+        parts.append(f"{rebuilt} route(s) rebuilt")
+    if result.rebound:
+        parts.append("rebound " + ", ".join(result.rebound[:5]) + (" ..." if len(result.rebound) > 5 else ""))
+    return f"kernel_ext: reloaded {', '.join(result.modules)}" + (f": {'; '.join(parts)}" if parts else "")

@@ -1,0 +1,265 @@
+"""Edits to the modules a notebook imports follow as re-run cells do (a real IPython shell)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Shell
+
+ITEMS = """
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel
+
+router = APIRouter(prefix="/items")
+
+
+class Item(BaseModel):
+    name: str
+
+
+def get_user() -> str:
+    return "alice"
+
+
+@router.get("/list")
+def list_items() -> list[Item]:
+    return [Item(name="a")]
+
+
+@router.get("/me")
+def me(user: str = Depends(get_user)) -> str:
+    return user
+"""
+
+
+class Package:
+    """A package `shop` beside the notebook; each write moves the file's mtime forward."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "shop").mkdir()
+        (root / "shop" / "__init__.py").write_text("")
+        self.write("items.py", ITEMS)
+
+    def write(self, name: str, text: str) -> None:
+        path = self.root / "shop" / name
+        before = path.stat().st_mtime if path.exists() else 0.0
+        path.write_text(textwrap.dedent(text))
+        os.utime(path, (before + 2, before + 2) if before else None)  # mtimes are coarse
+
+    def edit(self, old: str, new: str, name: str = "items.py") -> None:
+        text = (self.root / "shop" / name).read_text()
+        assert old in text, old
+        self.write(name, text.replace(old, new))
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Package]:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    package = Package(tmp_path)
+    try:
+        yield package
+    finally:
+        for name in [n for n in sys.modules if n == "shop" or n.startswith("shop.")]:
+            del sys.modules[name]
+
+
+APP = """
+from fastapi import FastAPI
+from shop import items
+
+app = FastAPI()
+
+@app.get("/first")
+def first() -> str:
+    return "first"
+
+app.include_router(items.router, prefix="/api")
+
+@app.get("/last")
+def last() -> str:
+    return "last"
+"""
+
+
+def paths(s: Shell) -> list[str]:
+    return list(s.get("/openapi.json").json()["paths"])
+
+
+def test_a_new_route_in_the_module_serves_after_importlib_reload(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    assert shell.get("/api/items/new").status_code == 404
+    shop.edit(
+        '@router.get("/me")',
+        '@router.get("/new")\ndef new() -> str:\n    return "new"\n\n\n@router.get("/me")',
+    )
+    shell.ok("import importlib; importlib.reload(items)")
+    assert shell.get("/api/items/new").json() == "new"
+    assert paths(shell) == ["/first", "/api/items/list", "/api/items/new", "/api/items/me", "/last"]
+    assert shell.get("/api/items/list").json() == [{"name": "a"}]
+
+
+def test_a_removed_route_stops_serving_after_kernel_ext_reload(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    shop.edit('@router.get("/me")\ndef me', "def me")
+    shell.ok("import kernel_ext; kernel_ext.reload('shop.items')")
+    assert shell.get("/api/items/me").status_code == 404
+    assert paths(shell) == ["/first", "/api/items/list", "/last"]
+
+
+def test_a_changed_path_serves_before_the_next_cell_runs_with_autoreload(shell: Shell, shop: Package) -> None:
+    shell.ok(APP, cell_id="app")  # cells with ids, as JupyterLab sends them
+    shell.ok("%load_ext autoreload", cell_id="load")  # after kernel_ext: its hook runs after ours
+    shell.ok("%autoreload 2", cell_id="mode")
+    shop.edit('@router.get("/list")', '@router.get("/all")')
+    # The cell itself already sees the new app: the reload is settled before its code runs.
+    shell.ok(
+        "import httpx, kernel_ext\nseen = httpx.get(kernel_ext.base_url() + '/api/items/all').json()",
+        cell_id="probe",
+    )
+    assert shell.ns["seen"] == [{"name": "a"}]
+    assert shell.get("/api/items/list").status_code == 404
+    assert paths(shell) == ["/first", "/api/items/all", "/api/items/me", "/last"]
+    shell.ok("%autoreload 0")
+
+
+def test_a_new_model_field_rebuilds_module_and_notebook_routes(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    shell.ok(
+        """
+        @app.post("/echo")
+        def echo(item: items.Item) -> items.Item:
+            return item
+    """.replace("\n        ", "\n")
+    )
+    shell.ok("%load_ext autoreload")
+    shell.ok("%autoreload 2")
+    shop.edit("    name: str\n", "    name: str\n    price: float = 1.5\n")
+    shell.ok("pass")
+    assert shell.get("/api/items/list").json() == [{"name": "a", "price": 1.5}]
+    assert shell.post("/echo", json={"name": "x", "price": 3}).json() == {"name": "x", "price": 3.0}
+    schema = shell.get("/openapi.json").json()["components"]["schemas"]["Item"]
+    assert "price" in schema["properties"]
+    shell.ok("%autoreload 0")
+
+
+def test_a_redefined_dependency_is_used_by_module_and_notebook_routes(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    shell.ok(
+        """
+        from fastapi import Depends
+
+        @app.get("/whoami")
+        def whoami(user: str = Depends(items.get_user)) -> str:
+            return user
+    """.replace("\n        ", "\n")
+    )
+    assert shell.get("/whoami").json() == "alice"
+    # A new signature too: FastAPI must read the new header parameter.
+    shop.edit(
+        'def get_user() -> str:\n    return "alice"',
+        'from fastapi import Header\n\n\ndef get_user(x_user: str = Header("bob")) -> str:\n    return x_user',
+    )
+    shell.ok("importlib = __import__('importlib'); importlib.reload(items)")
+    assert shell.get("/whoami").json() == "bob"
+    assert shell.get("/whoami", headers={"x-user": "carol"}).json() == "carol"
+    assert shell.get("/api/items/me", headers={"x-user": "dave"}).json() == "dave"
+
+
+def test_a_module_imported_under_two_names_is_settled_once(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    shell.ok("import shop.items\nfrom shop.items import Item")
+    shop.edit('@router.get("/list")', '@router.get("/all")')
+    shop.edit("    name: str\n", "    name: str\n    price: float = 1.5\n")
+    shell.ok("import importlib; importlib.reload(shop.items)")
+    assert shell.ns["items"] is shell.ns["shop"].items
+    assert shell.ns["Item"] is shell.ns["items"].Item  # `from shop.items import Item` follows
+    assert paths(shell) == ["/first", "/api/items/all", "/api/items/me", "/last"]
+    assert shell.get("/api/items/all").json() == [{"name": "a", "price": 1.5}]
+    shell.ok("import kernel_ext; kernel_ext.reload('shop.items')")  # once more: still one include
+    assert paths(shell) == ["/first", "/api/items/all", "/api/items/me", "/last"]
+
+
+def test_a_syntax_error_in_the_file_keeps_the_previous_version_serving(
+    shell: Shell, shop: Package, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.ok(APP)
+    shop.edit('@router.get("/list")', '@router.get("/all"')
+    result = shell.run("%api reload shop.items")
+    assert not result.success
+    assert "syntax error" in str(result.error_in_exec) and "items.py:" in str(result.error_in_exec)
+    assert shell.get("/api/items/list").status_code == 200
+    assert "syntax error" in (shell.session.last_error or "")
+    assert any("syntax error" in line for line in shell.session.request_log.lines())
+    # With %autoreload the same: autoreload reports it, the old version serves.
+    shell.ok("%load_ext autoreload")
+    shell.ok("%autoreload 2")
+    shell.ok("pass")
+    assert shell.get("/api/items/list").status_code == 200
+    shop.edit('@router.get("/all"', '@router.get("/all")')
+    shell.ok("pass")
+    assert shell.get("/api/items/all").status_code == 200
+    shell.ok("%autoreload 0")
+
+
+def test_a_runtime_error_while_reloading_restores_the_module(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    shop.edit("class Item", "raise RuntimeError('half way')\n\n\nclass Item")
+    result = shell.run("import kernel_ext; kernel_ext.reload('shop.items')")
+    assert "half way" in str(result.error_in_exec)
+    assert shell.ns["items"].Item is not None and shell.get("/api/items/list").status_code == 200
+
+
+def test_an_instance_of_an_old_class_is_named_in_a_warning(
+    shell: Shell, shop: Package, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shell.ok(APP)
+    shell.ok("cached = items.Item(name='kept')")
+    shop.edit("    name: str\n", "    name: str\n    price: float = 1.5\n")
+    capsys.readouterr()
+    shell.ok("import kernel_ext; kernel_ext.reload('shop.items')")
+    err = capsys.readouterr().err
+    assert "cached is a Item made before shop.items was reloaded" in err
+    assert "re-run In [" in err
+    assert [s.name for s in shell.session.modules.stale_objects()] == ["cached"]
+    shell.ok("cached = items.Item(name='new')")
+    assert shell.session.modules.stale_objects() == []
+
+
+def test_reload_names_an_unknown_module(shell: Shell) -> None:
+    result = shell.run("%api reload no_such_module_here")
+    assert "no_such_module_here is not imported" in str(result.error_in_exec)
+
+
+def test_the_include_cell_rerun_after_a_reload_still_replaces_its_include(shell: Shell, shop: Package) -> None:
+    shell.ok("from fastapi import FastAPI\nfrom shop import items\napp = FastAPI()", cell_id="a")
+    shell.ok("app.include_router(items.router, prefix='/api')", cell_id="include")
+    shop.edit('@router.get("/list")', '@router.get("/all")')
+    shell.ok("import kernel_ext; kernel_ext.reload('shop.items')", cell_id="reload")
+    assert paths(shell) == ["/api/items/all", "/api/items/me"]
+    shell.ok("app.include_router(items.router, prefix='/api')", cell_id="include")
+    assert paths(shell) == ["/api/items/all", "/api/items/me"]
+    shell.ok("app.include_router(items.router, prefix='/v2')", cell_id="include")  # edited
+    assert paths(shell) == ["/v2/items/all", "/v2/items/me"]
+
+
+def test_check_reports_an_instance_of_an_old_class(
+    shell: Shell, shop: Package, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import kernel_ext
+
+    monkeypatch.chdir(shop.root)  # the fresh run copies the working directory, shop/ with it
+    shell.ok(APP)
+    shell.ok("cached = items.Item(name='kept')")
+    shop.edit("    name: str\n", "    name: str\n    price: float = 1.5\n")
+    shell.ok("%api reload shop.items")
+    result = kernel_ext.check()
+    assert [(d.kind, d.what) for d in result.differences] == [("stale object", "cached")]
+    assert "re-run In [" in result.differences[0].rerun
