@@ -238,7 +238,9 @@ def test_reload_names_an_unknown_module(shell: Shell) -> None:
     assert "no_such_module_here is not imported" in str(result.error_in_exec)
 
 
-def test_the_include_cell_rerun_after_a_reload_still_replaces_its_include(shell: Shell, shop: Package) -> None:
+def test_the_include_cell_rerun_after_a_reload_still_replaces_its_include(
+    shell: Shell, shop: Package
+) -> None:
     shell.ok("from fastapi import FastAPI\nfrom shop import items\napp = FastAPI()", cell_id="a")
     shell.ok("app.include_router(items.router, prefix='/api')", cell_id="include")
     shop.edit('@router.get("/list")', '@router.get("/all")')

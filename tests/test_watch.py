@@ -10,7 +10,10 @@ import httpx
 from tests.kernel import Kernel
 from tests.test_modules import APP, Package
 
-NEW_ROUTE = ('@router.get("/me")', '@router.get("/new")\ndef new() -> str:\n    return "new"\n\n\n@router.get("/me")')
+NEW_ROUTE = (
+    '@router.get("/me")',
+    '@router.get("/new")\ndef new() -> str:\n    return "new"\n\n\n@router.get("/me")',
+)
 
 
 def until(condition, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
