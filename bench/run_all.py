@@ -22,7 +22,14 @@ from pathlib import Path
 from _common import Row
 
 HERE = Path(__file__).resolve().parent
-SCRIPTS = ("bench_throughput", "bench_edit_to_live", "bench_start", "bench_hooks", "bench_explorer")
+SCRIPTS = (
+    "bench_throughput",
+    "bench_edit_to_live",
+    "bench_start",
+    "bench_hooks",
+    "bench_explorer",
+    "bench_contract_diff",
+)
 EXPLORER_LINE = re.compile(
     r"explorer (?P<where>.{11}) (?P<name>\S+)\s+median\s+(?P<value>[\d.]+) ms\s+\(budget (?P<budget>[\d.]+)\)"
 )

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi.routing import APIRoute, iter_route_contexts
 
@@ -21,34 +20,40 @@ from ._contractdiff import ContractDiff, Shape, diff_operations, shape
 UNREADABLE = Shape(summary="\0unreadable")  # get_openapi failed for the route: not compared
 
 
-@dataclass(frozen=True)
-class Op:
-    """One operation as served: the route (context) behind it and the app it belongs to."""
+class Op(NamedTuple):
+    """One operation as served: the route (or its context in an included router) behind it."""
 
     app: Any
-    ctx: Any  # fastapi.routing.RouteContext
+    ctx: Any  # the APIRoute itself, or a fastapi.routing.RouteContext for an included one
     method: str
-
-    @property
-    def route(self) -> Any:
-        return self.ctx.original_route
+    route: Any  # the APIRoute object
 
 
 Index = dict[str, Op]  # "METHOD /path" -> Op
 
 
 def index(app: Any) -> Index:
-    """The operations an app documents, first definition winning as when serving. Cheap."""
+    """The operations an app documents, first definition winning as when serving.
+
+    Runs after every change, so it stays a plain walk: a route of the app's own list is its own
+    context; only included routers go through FastAPI's context iterator (prefixes, tags).
+    """
     found: Index = {}
     if app is None or not hasattr(app, "routes"):
         return found
-    for ctx in iter_route_contexts(app.routes):
-        route = ctx.original_route
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for entry in app.routes:
+        if isinstance(entry, APIRoute):
+            if entry.include_in_schema:
+                for method in sorted(entry.methods):
+                    found.setdefault(f"{method} {entry.path_format}", Op(app, entry, method, entry))
             continue
-        path = str(ctx.path_format)
-        for method in sorted(ctx.methods or ()):
-            found.setdefault(f"{method} {path}", Op(app, ctx, method))
+        for ctx in iter_route_contexts([entry]):
+            route = ctx.original_route
+            if not isinstance(route, APIRoute) or not route.include_in_schema:
+                continue
+            path = str(ctx.path_format)
+            for method in sorted(ctx.methods or ()):
+                found.setdefault(f"{method} {path}", Op(app, ctx, method, route))
     return found
 
 
@@ -59,36 +64,63 @@ class Shapes:
         self._cache: dict[int, tuple[Any, dict[str, Shape]]] = {}
 
     def of(self, op: Op) -> Shape:
-        key = id(op.ctx.original_route)
-        entry = self._cache.get(key)
+        entry = self._cache.get(id(op.route))
         if entry is None or entry[0] is not op.route:
-            entry = (op.route, _describe(op))
-            self._cache[key] = entry
+            self.prepare([op])
+            entry = self._cache[id(op.route)]
         return entry[1].get(op.method, UNREADABLE)
+
+    def prepare(self, ops: list[Op]) -> None:
+        """Describe the routes not yet known in one `get_openapi` call: the models they share
+        (Item, FastAPI's validation error) are generated once, not once per route."""
+        todo: dict[int, Op] = {}
+        for op in ops:
+            entry = self._cache.get(id(op.route))
+            if entry is None or entry[0] is not op.route:
+                todo.setdefault(id(op.route), op)
+        if not todo:
+            return
+        described = _describe(list(todo.values()))
+        if described is None:  # one route FastAPI cannot describe: find which, one by one
+            described = {}
+            for key, op in todo.items():
+                described.update(_describe([op]) or {key: {}})
+        for key, op in todo.items():
+            self._cache[key] = (op.route, described.get(key, {}))
 
     def keep_only(self, ops: Index) -> None:
         live = {id(op.route) for op in ops.values()}
         self._cache = {k: v for k, v in self._cache.items() if k in live}
 
 
-def _describe(op: Op) -> dict[str, Shape]:
-    """FastAPI's description of one route, per method; {} when it cannot describe it."""
+def _describe(ops: list[Op]) -> dict[int, dict[str, Shape]] | None:
+    """FastAPI's description of some routes of one app: per route, per method; None if it fails."""
     from fastapi.openapi.utils import get_openapi  # only once a route changes: not at %load_ext
 
+    app = ops[0].app
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             schema = get_openapi(
                 title="contract",
                 version="0",
-                routes=[op.ctx],
-                separate_input_output_schemas=getattr(op.app, "separate_input_output_schemas", True),
+                routes=[op.ctx for op in ops],
+                separate_input_output_schemas=getattr(app, "separate_input_output_schemas", True),
             )
-    except Exception:  # a half-defined model: the route is shown as changed elsewhere, not here
-        return {}
+    except Exception:  # a half-defined model
+        return None
     components = schema.get("components") or {}
-    path_item = (schema.get("paths") or {}).get(str(op.ctx.path_format)) or {}
-    return {m.upper(): shape(o, components) for m, o in path_item.items() if isinstance(o, dict)}
+    paths = schema.get("paths") or {}
+    described: dict[int, dict[str, Shape]] = {}
+    for op in ops:
+        path_item = paths.get(str(op.ctx.path_format)) or {}
+        methods = {m.lower() for m in op.route.methods or ()}
+        described[id(op.route)] = {
+            m.upper(): shape(o, components)
+            for m, o in path_item.items()
+            if m in methods and isinstance(o, dict)
+        }
+    return described
 
 
 def compare(before: Index, after: Index, shapes: Shapes, cell: int | None = None) -> ContractDiff:
@@ -99,18 +131,20 @@ def compare(before: Index, after: Index, shapes: Shapes, cell: int | None = None
     # other side) or its route object changed; unchanged routes cost a dict lookup.
     removed_methods = {k.split(" ", 1)[0] for k in removed}
     added_methods = {k.split(" ", 1)[0] for k in added}
-    old: dict[str, Shape] = {}
-    new: dict[str, Shape] = {}
-    for key in removed:
-        old[key] = shapes.of(before[key]) if key.split(" ", 1)[0] in added_methods else Shape()
-    for key in added:
-        new[key] = shapes.of(after[key]) if key.split(" ", 1)[0] in removed_methods else Shape()
-    for key, op in after.items():
-        previous = before.get(key)
-        if previous is not None and previous.route is not op.route:
-            old[key], new[key] = shapes.of(previous), shapes.of(op)
-            if UNREADABLE in (old[key], new[key]):
-                del old[key], new[key]
+    old_keys = [k for k in removed if k.split(" ", 1)[0] in added_methods]
+    new_keys = [k for k in added if k.split(" ", 1)[0] in removed_methods]
+    changed = [k for k, op in after.items() if k in before and before[k].route is not op.route]
+    # Old and new versions of one path go in separate calls: one call cannot hold both.
+    shapes.prepare([before[k] for k in old_keys + changed])
+    shapes.prepare([after[k] for k in new_keys + changed])
+    old: dict[str, Shape] = {k: Shape() for k in removed}
+    new: dict[str, Shape] = {k: Shape() for k in added}
+    old.update((k, shapes.of(before[k])) for k in old_keys)
+    new.update((k, shapes.of(after[k])) for k in new_keys)
+    for key in changed:
+        old[key], new[key] = shapes.of(before[key]), shapes.of(after[key])
+        if UNREADABLE in (old[key], new[key]):
+            del old[key], new[key]
     return diff_operations(old, new, cell)
 
 
