@@ -139,3 +139,18 @@ def runs_event_handlers(app: Any) -> bool:
             return False
         context = inspect.getclosurevars(wrapped).nonlocals.get("original_context")
     return False
+
+
+def retarget_include(entry: Any, router: Router) -> BaseRoute:
+    """A copy of an `_IncludedRouter` entry that points at another router, same prefix, tags,
+    dependencies and the rest of its include context."""
+    return type(entry)(original_router=router, include_context=entry.include_context)
+
+
+def retarget_mount(mount: Any, app: Any) -> bool:
+    """Point a `Mount` at another app in place. False when the mount wraps its app in middleware
+    of its own (then it is left alone)."""
+    if getattr(mount, "app", None) is not getattr(mount, "_base_app", None):
+        return False
+    mount._base_app = mount.app = app
+    return True

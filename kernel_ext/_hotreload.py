@@ -20,7 +20,7 @@ from fastapi.routing import APIRouter
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute, Mount, Router
 
 from . import _fastapi_private as private
 from ._boundnames import CellCode
@@ -198,6 +198,7 @@ class HotReloader:
         if snapshot is None:  # the cell that loaded us: nothing to compare with
             return changes
         rebound, new_types, new_dependencies = self._track_names(snapshot, count)
+        recreated = self._recreated(snapshot, rebound)
         record = CellRecord()
         for router, before in snapshot.routes.values():
             changes.routes += self._settle_router(router, before, record, cell_id is None)
@@ -207,6 +208,8 @@ class HotReloader:
                 # this cell's: re-running the cell does not make them again.
                 made_before = [r for r in router.routes if not self._defined_here(r)]
                 changes.routes += self._settle_router(router, made_before, record, cell_id is None)
+        if recreated:
+            changes.routes += self._retarget(recreated)
         if new_types or new_dependencies:
             changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
         if new_types:
@@ -342,6 +345,40 @@ class HotReloader:
                 self._stale_dependencies.add(id(old))
                 new_dependencies.add(id(old))
         return changed, new_types, new_dependencies
+
+    def _recreated(self, snapshot: Snapshot, rebound: list[str]) -> dict[int, Any]:
+        """id(old) -> new, for routers and sub-apps this cell made anew under the same name."""
+        found: dict[int, Any] = {}
+        for name in rebound:
+            old, new = snapshot.names.get(name, _MISSING), self.namespace.get(name)
+            if old is new or old is self.app:
+                continue
+            if (isinstance(old, APIRouter) and isinstance(new, APIRouter)) or (
+                isinstance(old, Starlette) and isinstance(new, Starlette)
+            ):
+                found[id(old)] = new
+        return found
+
+    def _retarget(self, recreated: dict[int, Any]) -> int:
+        """Includes and mounts of a router or sub-app that a re-run cell made anew point at the
+        new one, where they were: a fresh run would include or mount the new one."""
+        changed = 0
+        for router in self._routers():
+            routes = list(router.routes)
+            removed, added = [], []
+            for position, route in enumerate(routes):
+                if private.is_included_router(route):
+                    target = recreated.get(id(private.included_router_target(route)))
+                    if isinstance(target, APIRouter):
+                        routes[position] = private.retarget_include(route, target)
+                        removed.append(route)
+                        added.append(routes[position])
+                elif isinstance(route, Mount) and id(route.app) in recreated:
+                    changed += private.retarget_mount(route, recreated[id(route.app)])
+            if added:
+                self._assign(router, routes, removed=removed, added=added)
+                changed += len(added)
+        return changed
 
     def _current(self, name: str) -> Any:
         return self.namespace.get(name, _MISSING)

@@ -33,14 +33,7 @@ from kernel_ext._check._requests import normalise, options
 # Divergences the engine does not handle yet, each with the regression test that pins it
 # (tests/test_reload_regressions.py, xfail strict): the fast profile lets them pass, the long
 # profile reports them as known. Remove an entry when its test passes.
-KNOWN = {
-    "test_rerunning_an_exception_class_cell_keeps_its_handler_catching_it": re.compile(
-        r"^app: Boom|^GET /boom: live status 500, fresh run 418"
-    ),
-    "test_rerunning_an_included_routers_cell_keeps_its_routes_served": re.compile(
-        r"^GET /[nm]/x: (route only in the fresh run|live status 404, fresh run 200)"
-    ),
-}
+KNOWN: dict[str, re.Pattern[str]] = {}
 EXPECTED_KIND = "defined by another cell"  # check reports it; the live app serves the cell run last
 UNKNOWN_PATH = "/no-such-path-for-the-harness"
 

@@ -155,3 +155,25 @@ def test_runs_event_handlers_sees_through_included_routers_and_lifespans() -> No
 
     assert not runs_event_handlers(FastAPI(lifespan=life))
     assert not runs_event_handlers(object())
+
+
+def test_an_include_and_a_mount_can_be_pointed_at_a_new_router_or_app() -> None:
+    from fastapi import APIRouter, FastAPI
+    from fastapi.testclient import TestClient
+
+    from kernel_ext._fastapi_private import retarget_include, retarget_mount
+
+    app, old, new = FastAPI(), APIRouter(), APIRouter()
+    old.get("/x")(lambda: "old")
+    new.get("/x")(lambda: "new")
+    app.include_router(old, prefix="/p")
+    sub_old, sub_new = FastAPI(), FastAPI()
+    sub_new.get("/y")(lambda: "sub")
+    app.mount("/m", sub_old)
+    include, mount = app.router.routes[-2], app.router.routes[-1]
+    app.router.routes[-2] = retarget_include(include, new)
+    assert retarget_mount(mount, sub_new)
+    app.router._mark_routes_changed()
+    client = TestClient(app)
+    assert client.get("/p/x").json() == "new"
+    assert client.get("/m/y").json() == "sub"

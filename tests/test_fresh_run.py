@@ -312,3 +312,13 @@ def test_middleware_added_as_a_redefined_class_uses_the_new_class(shell: Shell) 
     shell.ok(mw.replace("V", "2"), cell_id="class")
     assert shell.get("/").headers["x-tag"] == "2"
     assert len(shell.ns["app"].user_middleware) == 1
+
+
+def test_rerunning_the_cell_that_makes_a_mounted_sub_app_serves_the_new_one(shell: Shell) -> None:
+    shell.ok(APP, cell_id="app")
+    sub = "sub = FastAPI()\n\n@sub.get('/v')\ndef v(): return V"
+    shell.ok(sub.replace("V", "1"), cell_id="sub")
+    shell.ok("app.mount('/sub', sub)", cell_id="mount")
+    assert shell.get("/sub/v").json() == 1
+    shell.ok(sub.replace("V", "2"), cell_id="sub")  # the mount cell is not re-run
+    assert shell.get("/sub/v").json() == 2

@@ -7,8 +7,6 @@ engine yet: the reason says what differs.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import Shell
 
 SETUP = (
@@ -22,11 +20,6 @@ BOOM_HANDLER = (
 BOOM_ROUTE = "@app.get('/boom')\ndef boom():\n    raise Boom()"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fuzz: the handler stays keyed on the old Boom class after the class cell is re-run; "
-    "a fresh run keys it on the current one (live 500, fresh 418)",
-)
 def test_rerunning_an_exception_class_cell_keeps_its_handler_catching_it(shell: Shell) -> None:
     shell.ok(SETUP, "setup")
     shell.ok(BOOM, "exc")
@@ -38,12 +31,6 @@ def test_rerunning_an_exception_class_cell_keeps_its_handler_catching_it(shell: 
     assert response.json() == {"boom": 1}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fuzz: re-running the cell that creates an included router (r1 = APIRouter(), routes) "
-    "leaves the include pointing at the old router, whose routes the re-run removed: live 404, "
-    "fresh 200",
-)
 def test_rerunning_an_included_routers_cell_keeps_its_routes_served(shell: Shell) -> None:
     shell.ok(SETUP, "setup")
     router = "r1 = APIRouter()\n\n@r1.get('/x')\ndef r1x():\n    return {}"
