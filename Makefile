@@ -4,17 +4,27 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 WORKERS ?= auto
+# Every extra: JupyterLab, the notebooks' packages, the test suite, the linters.
+EXTRAS := lab,notebooks,test,dev
+# tools/install.sh uses uv when it is on PATH or installable from the package index, else pip.
+# `make lab INSTALLER=pip` forces pip.
+INSTALLER ?= auto
+# More arguments for `jupyter lab` (the tests pass a port, a token and --no-browser).
+LAB_ARGS ?=
 
 .PHONY: lab test unit notebooks lint bench e2e fuzz-reload clean
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[notebooks,dev]'
+	@PYTHON=$(PYTHON) INSTALLER=$(INSTALLER) sh tools/install.sh $(VENV) -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
+# JupyterLab refuses to start as root without --allow-root; root is the default user in
+# containers, devcontainers and many cloud shells, so pass it there, and say so.
 lab: $(STAMP)
-	cd notebooks && ../$(VENV)/bin/jupyter lab --ip=127.0.0.1 00_quickstart.ipynb
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "make lab: running as root, so JupyterLab starts with --allow-root"; root=--allow-root; \
+	else root=; fi; \
+	cd notebooks && exec ../$(VENV)/bin/jupyter lab --ip=127.0.0.1 $$root $(LAB_ARGS) 00_quickstart.ipynb
 
 test: $(STAMP) lint unit notebooks
 

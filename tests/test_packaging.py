@@ -1,61 +1,81 @@
-"""environment.yml must name the same dependencies as pyproject.toml."""
+"""pyproject.toml: a small runtime set, extras for the rest; make and conda install every extra."""
 
 import re
 import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+# `all` only gathers the others.
+EXTRAS = set(PROJECT["optional-dependencies"]) - {"all"}
 
 
 def _name(requirement: str) -> str:
     return re.split(r"[\[<>=!~ ;]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
 
 
-def pyproject_requirements() -> set[str]:
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    requirements = list(project["dependencies"])
-    for extra in project["optional-dependencies"].values():
-        requirements += extra
-    return {r.replace(" ", "") for r in requirements}
+def _names(requirements: list[str]) -> set[str]:
+    return {_name(r) for r in requirements}
 
 
-def environment_requirements() -> set[str]:
-    lines = (ROOT / "environment.yml").read_text().splitlines()
-    start = next(i for i, line in enumerate(lines) if line.strip() == "- pip:")
-    found = set()
-    for line in lines[start + 1 :]:
-        item = line.strip()
-        if not item.startswith("- "):
-            continue
-        value = item[2:].split("#")[0].strip()
-        if value.startswith("-e"):
-            continue
-        found.add(value.replace(" ", ""))
-    return found
+def _extras_in(requirement: str) -> set[str]:
+    match = re.search(r"\[([^\]]*)\]", requirement)
+    return {e.strip() for e in match.group(1).split(",")} if match else set()
 
 
-def test_environment_yml_names_the_same_dependencies_and_bounds_as_pyproject() -> None:
-    assert environment_requirements() == pyproject_requirements()
-
-
-def test_environment_yml_installs_the_project_with_its_extras() -> None:
-    text = (ROOT / "environment.yml").read_text()
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
-    assert f"-e .[{','.join(extras)}]" in text
-    assert "python>=3.11" in text
-
-
-def test_core_dependencies_are_declared() -> None:
-    names = {_name(r) for r in pyproject_requirements()}
-    for needed in (
-        "jupyterlab",
+def test_runtime_dependencies_are_what_load_ext_needs() -> None:
+    # Installing into an existing Jupyter must not bring a front end or a test runner with it.
+    assert _names(PROJECT["dependencies"]) == {
         "ipykernel",
+        "ipython",
         "fastapi",
         "uvicorn",
+        "watchfiles",  # %api watch
         "ipywidgets",
         "httpx",
-        "nbmake",
-        "pytest-xdist",
-    ):
-        assert needed in names
-    assert not names & {"python-jose", "passlib"}
+        "websockets",
+    }
+
+
+def test_extras_carry_the_rest() -> None:
+    extras = {name: _names(reqs) for name, reqs in PROJECT["optional-dependencies"].items()}
+    assert "jupyterlab" in extras["lab"]
+    assert {"pytest", "pytest-xdist", "nbmake", "nbclient", "build"} <= extras["test"]
+    assert {"pyjwt", "pwdlib", "sqlalchemy", "gunicorn"} <= extras["notebooks"]
+    assert "ruff" in extras["dev"]
+    # The test suite runs the notebooks and drives JupyterLab, so [test] brings both extras.
+    test_self = [r for r in PROJECT["optional-dependencies"]["test"] if _name(r) == "kernel-ext"]
+    assert _extras_in(test_self[0]) == {"lab", "notebooks"}
+    everything = [r for r in PROJECT["optional-dependencies"]["all"] if _name(r) == "kernel-ext"]
+    assert _extras_in(everything[0]) | {"lab", "notebooks"} == EXTRAS
+
+
+def test_the_reference_security_packages_are_not_ours() -> None:
+    every = set().union(*(_names(r) for r in PROJECT["optional-dependencies"].values()))
+    assert not (every | _names(PROJECT["dependencies"])) & {"python-jose", "passlib"}
+
+
+def test_environment_yml_installs_the_project_with_every_extra() -> None:
+    text = (ROOT / "environment.yml").read_text()
+    installs = re.findall(r"^\s*- -e \.\[([^\]]*)\]\s*$", text, re.M)
+    assert len(installs) == 1 and set(installs[0].split(",")) == EXTRAS
+    assert "python>=3.11" in text
+    # No pins repeated: pyproject.toml is the one place they live.
+    assert not re.search(r"^\s*- (?!-e )[A-Za-z][\w.-]*(\[[^\]]*\])?[<>=!~]", text.split("- pip:")[1], re.M)
+
+
+def test_make_installs_every_extra() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    assert set(re.search(r"^EXTRAS := (.+)$", makefile, re.M).group(1).split(",")) == EXTRAS
+    assert "-e '.[$(EXTRAS)]'" in makefile
+
+
+def test_python_versions_are_declared() -> None:
+    assert PROJECT["requires-python"] == ">=3.11"
+    assert "Programming Language :: Python :: 3.11" in PROJECT["classifiers"]
+
+
+def test_ci_runs_the_notebooks_with_the_reference_security_packages_installed() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    install = ci.index("sh tools/install.sh .venv 'python-jose[cryptography]' 'passlib[bcrypt]'")
+    assert install < ci.index("\nmake test")
