@@ -202,7 +202,9 @@ class StatusCard:
         for key, value in facts.items():
             shown = html.escape(value)
             if key in ("url", "docs"):
-                shown = f"<a href='{shown}' target='_blank'>{shown}</a>"
+                # The address as plain text too: where the link cannot open (VS Code on a remote
+                # machine before the port is forwarded, a webview), it can still be copied.
+                shown = f"<code>{shown}</code> <a href='{shown}' target='_blank'>open</a>"
             rows.append(f"<tr><th style='text-align:left;padding-right:1em'>{key}</th><td>{shown}</td></tr>")
         colour = "#16a34a" if self.session.running else "#dc2626"
         return (
@@ -227,6 +229,25 @@ class DocsView:
 
     def __repr__(self) -> str:
         return f"Swagger UI: {self.url}"
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display
+
+        from ._proxy import colab_target
+
+        target = colab_target(self.url)
+        if target is None:
+            display({"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True)
+            return
+        # In Colab an output frame reaches a kernel port only through the proxy, with Colab's
+        # own helper: it resolves the proxied URL in the browser.
+        from google.colab.output import serve_kernel_port_as_iframe
+
+        url = html.escape(self.url, quote=True)
+        link = f"<div><a href='{url}' target='_blank'>{url}</a> (opens in a new tab)</div>"
+        display({"text/plain": repr(self), "text/html": link}, raw=True)
+        port, path = target
+        serve_kernel_port_as_iframe(port, path=path, height=str(self.height))
 
     def _repr_html_(self) -> str:
         from IPython.display import IFrame

@@ -8,7 +8,8 @@ answers only to loopback names, as the Jupyter server does.
 Any host is accepted when the browser cannot be on this machine's loopback anyway: the server
 listens on every interface (asked for explicitly), or the Jupyter server that launched the kernel
 is reached remotely (JupyterHub, a container, a cloud VM), and requests arrive through
-jupyter-server-proxy with the public host name. `KERNEL_EXT_ALLOWED_HOSTS` (comma-separated names,
+jupyter-server-proxy with the public host name, or the kernel runs in Google Colab, whose proxy
+is the only way in. `KERNEL_EXT_ALLOWED_HOSTS` (comma-separated names,
 or `*`) overrides the choice.
 """
 
@@ -89,8 +90,10 @@ def _is_loopback(host: str) -> bool:
 def _jupyter_is_remote() -> bool:
     from urllib.parse import urlsplit
 
-    from ._proxy import jupyter_server
+    from ._proxy import in_colab, jupyter_server
 
+    if in_colab():  # the browser reaches the kernel only through Colab's proxy, never on loopback
+        return True
     server = jupyter_server()
     if server is None:
         return False

@@ -14,6 +14,9 @@ The server that launched this kernel is the one whose pid is the kernel's parent
 sets `JPY_PARENT_PID`); kernels started elsewhere (nbclient, nbmake, a console) get direct URLs.
 Set `KERNEL_EXT_PROXY=0` to always use direct URLs, `=1` to skip checking that the server
 has jupyter-server-proxy enabled.
+
+Google Colab has a proxy of its own, one origin per port: where `google.colab` is importable,
+the browser's URL is what `google.colab.kernel.proxyPort(port)` gives.
 """
 
 from __future__ import annotations
@@ -47,8 +50,10 @@ class JupyterServer:
 
 
 def public_url(port: int, host: str = "127.0.0.1") -> str:
-    """The URL a browser uses for the in-kernel server: root-relative through the proxy
-    (`/proxy/8000/`), or direct (`http://127.0.0.1:8000/`). Always ends with '/'."""
+    """The URL a browser uses for the in-kernel server: Colab's proxied URL, root-relative through
+    jupyter-server-proxy (`/proxy/8000/`), or direct (`http://127.0.0.1:8000/`). Ends with '/'."""
+    if _is_local(host) and (colab := colab_url(port)) is not None:
+        return colab
     prefix = proxy_prefix(port, host)
     if prefix is not None:
         return prefix + "/"
@@ -56,7 +61,10 @@ def public_url(port: int, host: str = "127.0.0.1") -> str:
 
 
 def docs_root_path(port: int, host: str = "127.0.0.1") -> str:
-    """The `root_path` under which the browser sees the app: `/proxy/8000`, or '' when direct."""
+    """The `root_path` under which the browser sees the app: `/proxy/8000`, or '' when direct
+    (Colab's proxy serves each port at the root of its own origin)."""
+    if in_colab():
+        return ""
     return proxy_prefix(port, host) or ""
 
 
@@ -82,15 +90,61 @@ def absolute_proxy_url(port: int, host: str = "127.0.0.1") -> str | None:
     return str(origin).rstrip("/") + prefix + "/"
 
 
+# ---------------------------------------------------------------- Google Colab
+
+# Colab's browser reaches a kernel port only through Colab's proxy, at the URL the front end's
+# `google.colab.kernel.proxyPort(port)` resolves to; the kernel asks for it with `eval_js`, which
+# waits for the browser's answer, so it works only while a cell runs (the main thread).
+_COLAB_URLS: dict[int, str] = {}
+
+
+def in_colab() -> bool:
+    """Whether this kernel runs in Google Colab (`google.colab` is importable)."""
+    if sys.modules.get("google.colab") is not None:
+        return True
+    try:
+        return importlib.util.find_spec("google.colab") is not None
+    except (ImportError, ValueError):  # no `google` package at all
+        return False
+
+
+def colab_url(port: int) -> str | None:
+    """The browser's URL for `port` through Colab's proxy, ending with '/'; None outside Colab, or
+    when the front end did not answer (then direct URLs are the best there is)."""
+    if _proxy_switched_off() or port in _COLAB_URLS or not in_colab():
+        return None if _proxy_switched_off() else _COLAB_URLS.get(port)
+    try:
+        from google.colab.output import eval_js
+
+        url = eval_js(f"google.colab.kernel.proxyPort({int(port)})", timeout_sec=10)
+    except Exception:  # no front end (a background thread, a test runner): never raise into a cell
+        return None
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        return None
+    _COLAB_URLS[port] = url if url.endswith("/") else url + "/"
+    return _COLAB_URLS[port]
+
+
+def colab_target(url: str) -> tuple[int, str] | None:
+    """(port, path) when `url` is one of Colab's proxied URLs, for `serve_kernel_port_as_iframe`."""
+    for port, base in _COLAB_URLS.items():
+        if url.startswith(base):
+            return port, "/" + url[len(base) :]
+    return None
+
+
 # ---------------------------------------------------------------- finding the server
 
 
 def jupyter_server() -> JupyterServer | None:
     """The Jupyter server that launched this kernel, or None (cached for the process)."""
-    setting = os.environ.get("KERNEL_EXT_PROXY", "").strip().lower()
-    if setting in ("0", "false", "no", "off"):
+    if _proxy_switched_off():
         return None
     return _find_server()
+
+
+def _proxy_switched_off() -> bool:
+    return os.environ.get("KERNEL_EXT_PROXY", "").strip().lower() in ("0", "false", "no", "off")
 
 
 @functools.cache
