@@ -107,6 +107,14 @@ def markdown(rows: list[Row], failures: dict[str, str], context: dict[str, str])
     return "\n".join(lines) + "\n"
 
 
+def kept_sections(path: Path) -> str:
+    """Sections other scripts write into RESULTS.md (bench_setup.py's), carried over as they are."""
+    from bench_setup import SECTION
+
+    current = path.read_text() if path.exists() else ""
+    return "\n" + SECTION + current.split(SECTION, 1)[1] if SECTION in current else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="2 short rounds each (smoke run)")
@@ -132,7 +140,7 @@ def main() -> None:
         "mode": "quick (2 short rounds)" if args.quick else "full",
         "took": f"{(time.time() - started) / 60:.1f} min",
     }
-    text = markdown(rows, failures, context)
+    text = markdown(rows, failures, context) + kept_sections(args.output)
     args.output.write_text(text)
     print(text)
 
