@@ -41,12 +41,14 @@ def test_vscode_cell_ids_let_an_edited_cell_replace_its_routes(kernel: Kernel) -
     assert (_status(kernel, "/a"), _status(kernel, "/b")) == (404, 200)
 
 
-def test_vscode_a_cell_run_empty_drops_its_routes(kernel: Kernel) -> None:
-    """VS Code sends no deletedCells, so a deleted cell's routes stay; the README's advice is to
-    run the cell empty before deleting it."""
+def test_vscode_a_cell_run_as_a_comment_drops_its_routes(kernel: Kernel) -> None:
+    """VS Code sends no deletedCells, so a deleted cell's routes stay. What the README advises
+    besides `%api forget`: replace the cell's code with a comment and run it, then delete it."""
     other = VSCODE_CELL.replace("W3sZmlsZQ", "W4sZmlsZQ")
     assert kernel.run(ROUTE_A, cell_id=VSCODE_CELL).status == "ok"
     assert kernel.run(ROUTE_B, cell_id=other).status == "ok"
+    assert kernel.run("", cell_id=VSCODE_CELL).status == "ok"
+    assert _status(kernel, "/a") == 200  # IPython does not run an empty cell: no hook sees it
     assert kernel.run("# deleted", cell_id=VSCODE_CELL).status == "ok"
     assert (_status(kernel, "/a"), _status(kernel, "/b")) == (404, 200)
 
