@@ -157,11 +157,18 @@ class ContractWatch:
     """
 
     def __init__(
-        self, app_source: Callable[[], Any], count: Callable[[], int | None], report: Callable[[str], None]
+        self,
+        app_source: Callable[[], Any],
+        count: Callable[[], int | None],
+        report: Callable[[str], None],
+        in_cell: Callable[[], bool] = lambda: True,
+        log: Callable[[str], None] = print,
     ) -> None:
         self._app_source = app_source
         self._count = count
         self._report = report
+        self._in_cell = in_cell
+        self._log = log  # where a change made between cells (a watched file reloaded) is told
         self._shapes = Shapes()
         self._before: Index | None = None  # None: off
         self._changed = False
@@ -178,16 +185,28 @@ class ContractWatch:
         self._changed = False
 
     def mark_changed(self) -> None:
-        """The session listener: the app or its routes changed (cheap: the diff comes later)."""
-        self._changed = True
+        """The session listener: the app or its routes changed (cheap: the diff comes later).
 
-    def check(self) -> ContractDiff | None:
+        Between cells (`%api watch` reloading a saved module) no cell will show it: the diff is
+        made at once and written to the request log, with the reload's own summary."""
+        if self._in_cell():
+            self._changed = True
+            return
+        try:
+            diff = self.check(cell=False)
+        except Exception as exc:
+            self._log(f"kernel_ext: the contract diff failed ({type(exc).__name__}: {exc})")
+            return
+        if diff:
+            self._log(repr(diff))
+
+    def check(self, cell: bool = True) -> ContractDiff | None:
         """Compare the app now with the last look; the diff, or None when nothing changed."""
         if self._before is None:
             return None
         after = index(self._app_source())
         before, self._before = self._before, after
-        diff = compare(before, after, self._shapes, self._count())
+        diff = compare(before, after, self._shapes, self._count() if cell else None)
         self._shapes.keep_only(after)
         if not diff:
             return None

@@ -58,7 +58,13 @@ class Session:
         self._public_url: tuple[int, str] | None = None
         self._switch_interval: float | None = None
         # The contract diff: noted by a listener, made once the cell's changes serve.
-        self.contract = ContractWatch(self.current_app, lambda: self.shell.execution_count - 1, warn)
+        self.contract = ContractWatch(
+            self.current_app,
+            lambda: self.shell.execution_count - 1,
+            warn,
+            in_cell=lambda: self.gateway.cell_running,
+            log=self.request_log.write,
+        )
         self.add_listener(self.contract.mark_changed)
 
     # --- lifecycle ----------------------------------------------------------------------------

@@ -116,3 +116,21 @@ def test_only_changed_routes_are_described(shell: Shell) -> None:
     after = index(shell.ns["app"])
     assert len(compare(before, after, shapes)) > 0
     assert len(shapes._cache) == 4  # the two rebuilt routes, before and after
+
+
+def test_a_change_between_cells_goes_to_the_request_log(
+    shell: Shell, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As `%api watch` reloading a saved module does: no cell runs, so no cell can show it.
+    shell.ok(APP)
+    capsys.readouterr()
+
+    def late() -> int:
+        return 1
+
+    shell.ns["app"].get("/late")(late)
+    shell.session._notify()
+    assert "API changed: 1 change" in shell.session.request_log.text()
+    assert "+ GET /late" in shell.session.request_log.text()
+    assert kernel_ext.last_diff().added == ["GET /late"] and kernel_ext.last_diff().cell is None
+    assert "API changed" not in capsys.readouterr().out
