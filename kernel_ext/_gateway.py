@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,16 +47,35 @@ def build_stack(app: Any) -> ASGIApp:
     return builder() if builder is not None else app
 
 
+# (time, client, method, raw path, query string, HTTP version, status): see RequestLog.access.
+AccessRecorder = Callable[[tuple[Any, ...]], None]
+
+
 class Gateway:
-    def __init__(self, app_name: str = "app") -> None:
+    def __init__(self, app_name: str = "app", record_access: AccessRecorder | None = None) -> None:
         self.app_name = app_name
         self.current: Served | None = None
         self.cell_running = False  # set by the session's hooks
         self.host_policy = HostPolicy(LOOPBACK_NAMES)  # the session sets it for its bind address
+        self.record_access = record_access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             return  # each app's lifespan is driven by the session, not by uvicorn
+        if scope["type"] != "http" or self.record_access is None:
+            await self._serve(scope, receive, send)
+            return
+        recorder = _AccessLine(scope, send, self.record_access)
+        try:
+            await self._serve(scope, receive, recorder)
+        except Exception:
+            recorder.failed()  # uvicorn answers 500 itself, past our `send`
+            raise
+        else:
+            if not recorder.started:
+                recorder.failed()  # likewise: "ASGI callable returned without starting response"
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         refused = refused_host(self.host_policy, scope)
         if refused is not None:
             await self.host_policy.refuse(scope, receive, send, refused)
@@ -131,3 +152,38 @@ class Gateway:
         served = self.current
         if served is not None:
             served.stack = build_stack(served.app)
+
+
+class _AccessLine:
+    """The `send` an app gets: on the response's start, it records the access line (as
+    uvicorn's access logger would, at the same moment) and passes every message on."""
+
+    __slots__ = ("record", "scope", "send", "started")
+
+    def __init__(self, scope: Scope, send: Send, record: AccessRecorder) -> None:
+        self.scope, self.send, self.record, self.started = scope, send, record, False
+
+    async def __call__(self, message: Message) -> None:
+        if not self.started and message["type"] == "http.response.start":
+            self.started = True
+            self._record(message["status"])
+        await self.send(message)
+
+    def failed(self) -> None:
+        if not self.started:
+            self.started = True
+            self._record(500)
+
+    def _record(self, status: int) -> None:
+        scope = self.scope
+        self.record(
+            (
+                time.time(),
+                scope.get("client"),
+                scope["method"],
+                scope.get("raw_path") or scope["path"].encode(),
+                scope.get("query_string", b""),
+                scope.get("http_version", "1.1"),
+                status,
+            )
+        )

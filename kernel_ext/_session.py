@@ -41,6 +41,7 @@ class Session:
         self.shell = shell
         self.gateway = Gateway(app_name)
         self.request_log = RequestLog()
+        self.gateway.record_access = self.request_log.access
         self.reloader = HotReloader(shell.user_ns)
         self.name_watch = NameWatch(self.reloader.note_cell)
         self.modules = ModuleWatch(self)  # reloaded modules, settled like re-run cells
