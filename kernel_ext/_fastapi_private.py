@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import inspect
+import typing
 from collections.abc import Iterator
 from typing import Any
 
@@ -53,6 +54,40 @@ def mark_routes_changed(router: Router) -> None:
 
 def forget_openapi(app: FastAPI) -> None:
     app.openapi_schema = None
+
+
+def _memo_caches() -> list[Any]:
+    """FastAPI's and typing's memo caches keyed by a callable or a class (bounded LRUs)."""
+    from fastapi._compat import v2 as fastapi_compat
+    from fastapi.dependencies import models
+
+    names = ("_is_gen_callable_cached", "_is_async_gen_callable_cached", "_is_coroutine_callable_cached")
+    caches = [getattr(models, name, None) for name in names]
+    caches.append(getattr(fastapi_compat, "get_cached_model_fields", None))
+    return [cache for cache in caches if hasattr(cache, "cache_clear")]
+
+
+def forget_memos() -> None:
+    """Empty the memo caches that hold replaced classes and functions.
+
+    FastAPI classifies each dependency callable once (up to 4,096 kept) and lists each model's
+    fields once (128 kept); typing keeps `Annotated[Item, ...]` forms (128 per form). After an
+    edit those entries are all that holds the old versions, for thousands of edits. They refill
+    on the next request, a few microseconds per callable.
+    """
+    for cache in _memo_caches():
+        cache.cache_clear()
+    for clear in getattr(typing, "_cleanups", ()):
+        clear()
+
+
+def forget_endpoints(ids: set[int]) -> None:
+    """Drop FastAPI's per-endpoint context (file, line: for error messages), kept by id(func) in a
+    dict that never shrinks, for endpoint functions that have been collected."""
+    contexts = getattr(fastapi_routing, "_endpoint_context_cache", None)
+    if isinstance(contexts, dict):
+        for func_id in ids:
+            contexts.pop(func_id, None)
 
 
 def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str]]:

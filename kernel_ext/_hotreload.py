@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Mount, Router
 
 from . import _fastapi_private as private
 from ._boundnames import CellCode
+from ._oldversions import OldVersions
 from ._overrides import ChainedOverrides
 from ._routeindex import RouteIndex
 from ._routes import (
@@ -108,8 +109,7 @@ class HotReloader:
         self._snapshot: Snapshot | None = None
         self._names: dict[int, str] = {}  # id(object) -> the name it was bound to
         self._defined_in: dict[str, int | None] = {}  # name -> execution count
-        self._stale: dict[int, tuple[Any, str]] = {}  # id(old version) -> (old, name)
-        self._old_versions: dict[str, list[Any]] = {}  # name -> the definitions it replaced
+        self._stale = OldVersions()  # the definitions names had before, while they live
         self._written_by_functions: set[str] = set()  # `global` names of functions defined so far
         self._functions_write_anything = False  # some function defined so far uses globals()...
         self._stale_types: set[int] = set()
@@ -197,6 +197,7 @@ class HotReloader:
         changes = Changes()
         if snapshot is None:  # the cell that loaded us: nothing to compare with
             return changes
+        self._forget_collected(snapshot)
         rebound, new_types, new_dependencies = self._track_names(snapshot, count)
         recreated = self._recreated(snapshot, rebound)
         record = CellRecord()
@@ -321,6 +322,7 @@ class HotReloader:
             ]
         new_types: set[int] = set()
         new_dependencies: set[int] = set()
+        replaced = False
         for name in changed:
             value = namespace[name]
             old = before.get(name, _MISSING)
@@ -336,14 +338,16 @@ class HotReloader:
                 self._ns_apps.pop(name, None)
             if not (_is_definition(old) and _is_definition(value)):
                 continue
-            self._stale[id(old)] = (old, name)
-            self._old_versions.setdefault(name, []).append(old)
+            self._stale.add(old, name)
+            replaced = True
             if isinstance(old, type) and isinstance(value, type):
                 self._stale_types.add(id(old))
                 new_types.add(id(old))
             elif self._dependency_users.get(id(old), 0) > 0:
                 self._stale_dependencies.add(id(old))
                 new_dependencies.add(id(old))
+        if replaced:  # else FastAPI's and typing's memos keep the old versions alive
+            private.forget_memos()
         return changed, new_types, new_dependencies
 
     def _recreated(self, snapshot: Snapshot, rebound: list[str]) -> dict[int, Any]:
@@ -625,20 +629,36 @@ class HotReloader:
         if any(route_mentions(route, set(mapping)) for route in restored):
             changes.rebuilt += self._rebuild_stale_routes(changes, False)
 
+    def _forget_collected(self, snapshot: Snapshot) -> None:
+        """Old versions that nothing holds any more have been collected: drop what was kept
+        about them, and the caches of routers no longer served (they hold their routes), so
+        memory stays flat over thousands of edits."""
+        for cache in (self._indexes, self._includes, self._route_ids):
+            for router_id in [key for key in cache if key not in snapshot.routes]:
+                del cache[router_id]
+        gone = set(self._stale.collected())
+        if not gone:
+            return
+        self._stale_types -= gone
+        self._stale_dependencies -= gone
+        for old_id in gone:
+            self._dependency_users.pop(old_id, None)
+        private.forget_endpoints(gone)
+        self._warned = {key for key in self._warned if key[1] not in gone}
+        self._nested_warnings = {k: v for k, v in self._nested_warnings.items() if k[1] not in gone}
+
     # --- models -------------------------------------------------------------------------------
 
     def _stale_map(self) -> dict[int, Any]:
         """id(old class or dependency) -> its current version, for rebuilding routes."""
         mapping: dict[int, Any] = {}
         for old_id in self._stale_types:
-            _, name = self._stale[old_id]
-            current = self._current(name)
+            current = self._current(self._stale.name_of(old_id))
             if isinstance(current, type):
                 mapping[old_id] = current
         for old_id in self._stale_dependencies:
-            old, name = self._stale[old_id]
-            current = self._current(name)
-            if current is not _MISSING and current is not old and callable(current):
+            current = self._current(self._stale.name_of(old_id))
+            if current is not _MISSING and id(current) != old_id and callable(current):
                 mapping[old_id] = current
         return mapping
 
@@ -679,7 +699,7 @@ class HotReloader:
                 if (name, old_id) in self._warned or not _nests(value, old_id):
                     continue
                 self._warned.add((name, old_id))
-                old_name = self._stale[old_id][1]
+                old_name = self._stale.name_of(old_id)
                 cell = self._defined_in.get(name)
                 where = f"the cell that defines it (In [{cell}])" if cell else "its cell"
                 message = (
@@ -875,13 +895,13 @@ class HotReloader:
         names: Iterable[str] = rebound
         if not isinstance(app.dependency_overrides, ChainedOverrides):
             app.dependency_overrides = ChainedOverrides(app.dependency_overrides)
-            names = self._old_versions
+            names = self._stale.names()
         reloaded = app.dependency_overrides.reloaded
         for name in names:
             current = self._current(name)
             if current is _MISSING or not callable(current):
                 continue
-            for old in self._old_versions.get(name, ()):
+            for old in self._stale.versions(name):
                 # A dependency whose every route was re-run with it is left unmapped: a request
                 # already matched to an old route then finishes wholly in the old version.
                 if current is old or (self._dependency_users.get(id(old)) == 0 and old not in reloaded):
