@@ -29,6 +29,7 @@ SCRIPTS = (
     "bench_hooks",
     "bench_explorer",
     "bench_contract_diff",
+    "bench_modules",
 )
 EXPLORER_LINE = re.compile(
     r"explorer (?P<where>.{11}) (?P<name>\S+)\s+median\s+(?P<value>[\d.]+) ms\s+\(budget (?P<budget>[\d.]+)\)"

@@ -265,3 +265,17 @@ def test_check_reports_an_instance_of_an_old_class(
     result = kernel_ext.check()
     assert [(d.kind, d.what) for d in result.differences] == [("stale object", "cached")]
     assert "re-run In [" in result.differences[0].rerun
+
+
+def test_an_app_made_in_a_module_is_served_again_after_its_reload(shell: Shell, shop: Package) -> None:
+    shop.write(
+        "main.py",
+        "from fastapi import FastAPI\nfrom shop import items\n\napp = FastAPI()\napp.include_router(items.router)\n",
+    )
+    shell.ok("from shop.main import app")
+    assert shell.get("/items/list").status_code == 200
+    shop.edit("app.include_router(items.router)", "app.include_router(items.router, prefix='/v2')", "main.py")
+    shell.ok("import kernel_ext; kernel_ext.reload('shop.main')")
+    assert shell.ns["app"] is sys.modules["shop.main"].app
+    assert shell.get("/v2/items/list").status_code == 200
+    assert shell.get("/items/list").status_code == 404
