@@ -5,6 +5,7 @@ from importlib import metadata as _metadata
 from ._api import (
     base_url,
     check,
+    coverage,
     docs,
     explore,
     export,
@@ -28,6 +29,7 @@ __all__ = [
     "__version__",
     "base_url",
     "check",
+    "coverage",
     "docs",
     "explore",
     "export",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._contractdiff import ContractDiff
+from ._coverage import Coverage
 from ._display import DocsView, RouteTable, StatusCard, cell_finder, docs_path, route_rows, stale_models
 from ._server import ServerError
 from ._session import Session, current_session, is_asgi_app
@@ -194,3 +195,17 @@ def watch(*paths: str, off: bool = False) -> str:
     s.watch = FileWatch(s, paths or [os.getcwd()])
     s._notify()
     return f"kernel_ext: watching {', '.join(s.watch.paths)}; %api watch off stops."
+
+
+def coverage(fail_under: float | None = None) -> Coverage:
+    """Every operation of the served app with the requests that reached it this session.
+
+    `.percent` is the share of operations hit at least once; each operation lists its hit
+    count, the statuses seen and the documented responses never seen. With `fail_under`,
+    raises CoverageError (an AssertionError) when `.percent` is below it.
+    """
+    from ._coverage import coverage as measure
+
+    s = session()
+    report = measure(s.current_app(), s.request_log.hits.snapshot())
+    return report.fail_under(fail_under) if fail_under is not None else report

@@ -53,6 +53,20 @@ COMMANDS: list[tuple[str, str, list[Argument]]] = [
         "the contract diff shown under a cell that changes the API: on, off, or the last one",
         [(("state",), {"nargs": "?", "choices": ["on", "off"], "help": "on or off"})],
     ),
+    (
+        "coverage",
+        "every operation of the served app: requests that hit it, statuses seen, documented never seen",
+        [
+            (
+                ("--fail-under",),
+                {
+                    "type": float,
+                    "metavar": "N",
+                    "help": "fail the cell when under N percent of operations were hit",
+                },
+            )
+        ],
+    ),
     ("stop", "stop the server and free its port", []),
     (
         "forget",
@@ -134,6 +148,8 @@ def run_api_command(line: str) -> Any:
         return _api.start(port=args.port, host=args.host)
     if command == "serve":
         return _api.serve(args.name)
+    if command == "coverage":
+        return _api.coverage(fail_under=args.fail_under)
     if command == "diff":
         return _api.diff_switch(args.state)
     if command == "check":

@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TextIO
 
+from ._coverage import Hits
 from ._gateway import in_request
 
 Sink = Callable[[str], None]
@@ -33,6 +34,7 @@ class RequestLog:
 
     def __init__(self, maxlen: int = 5000) -> None:
         self._entries: deque[str | Access] = deque(maxlen=maxlen)
+        self.hits = Hits()  # every request since the session began, for `%api coverage`
         self._sinks: list[Sink] = []
         self._lock = threading.Lock()
 
@@ -49,6 +51,7 @@ class RequestLog:
         """Record a request. This runs for every request, so it only appends a tuple (one
         atomic deque operation); the line is formatted when someone reads the log."""
         self._entries.append(entry)
+        self.hits.add(entry[2], entry[3], entry[6])  # method, raw path, status: one dict update
         if self._sinks:  # a live view is open: it needs the text now
             line = format_access(entry) + "\n"
             for sink in list(self._sinks):

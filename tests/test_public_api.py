@@ -4,6 +4,7 @@ EXPECTED = {
     "__version__",
     "base_url",
     "check",
+    "coverage",
     "docs",
     "explore",
     "export",
