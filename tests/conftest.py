@@ -9,6 +9,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.testing.globalipapp import start_ipython
 
 from tests.kernel import Kernel, free_port, port_is_free  # noqa: F401  (re-exported for tests)
+from tests.reload_harness import harness  # noqa: F401  (the differential tests' fixture)
 
 
 class Shell:

@@ -12,29 +12,37 @@ two live cells defining one method and path, is expected only where check report
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
 import threading
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from IPython.core.interactiveshell import InteractiveShell
+from IPython.testing.globalipapp import start_ipython
 
 from kernel_ext._check import live_shape
 from kernel_ext._check._cells import prepare
 from kernel_ext._check._diff import compare
 from kernel_ext._check._fresh import kill, read_answer, runner_env
-from kernel_ext._check._requests import normalise, options
+from kernel_ext._check._requests import BROKEN, normalise, options
 
 # Divergences the engine does not handle yet, each with the regression test that pins it
 # (tests/test_reload_regressions.py, xfail strict): the fast profile lets them pass, the long
 # profile reports them as known. Remove an entry when its test passes.
 KNOWN: dict[str, re.Pattern[str]] = {}
 EXPECTED_KIND = "defined by another cell"  # check reports it; the live app serves the cell run last
+ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# A file served from the fresh run's copy of the directory has another mtime; timings vary.
+VOLATILE_HEADERS = frozenset({"etag", "last-modified", "x-response-time", "x-process-time"})
 UNKNOWN_PATH = "/no-such-path-for-the-harness"
 
 
@@ -75,7 +83,9 @@ class FreshRuns:
         assert process.stdin is not None and process.stdout is not None
         with tempfile.TemporaryDirectory(prefix="kernel_ext_fresh_") as temp:
             work = Path(temp) / "work"
-            shutil.copytree(workdir, work, ignore=shutil.ignore_patterns("__pycache__", "cells.log"))
+            # Hard links: as good as a copy for files the cells only read (docs_src), and quick.
+            ignore = shutil.ignore_patterns("__pycache__", "cells.log")
+            shutil.copytree(workdir, work, ignore=ignore, copy_function=os.link)
             request = {"cells": [asdict(c) for c in cells], "app_name": "app", "requests": requests}
             process.stdin.write(json.dumps({**request, "cwd": str(work)}) + "\n")
             process.stdin.flush()
@@ -97,10 +107,13 @@ class FreshRuns:
 class Notebook:
     """The live side: a real shell with kernel_ext, its cells, and what the fresh run says."""
 
-    def __init__(self, ip: Any, workdir: Path, fresh: FreshRuns) -> None:
+    def __init__(
+        self, ip: Any, workdir: Path, fresh: FreshRuns, methods: tuple[str, ...] = ALL_METHODS
+    ) -> None:
         self.ip = ip
         self.workdir = workdir
         self.fresh = fresh
+        self.methods = methods  # GET only where endpoints keep state that other methods change
         # A new connection per request: a kept-alive one may meet a server that was just restarted.
         self.client = httpx.Client(timeout=30, limits=httpx.Limits(max_keepalive_connections=0))
         self.extra_paths: set[tuple[str, str]] = set()  # (method, path) the model knows of
@@ -126,7 +139,7 @@ class Notebook:
         session = self.session
         runs = session.cells.current()
         live = live_shape(session)
-        requests = probes(live["operations"], self.extra_paths)
+        requests = probes(live["operations"], self.extra_paths, self.methods)
         answer = self.fresh.run(prepare(runs), self.workdir, requests)
         labels = [f"{run.cell_id} ({run.label})" for run in runs]
 
@@ -145,13 +158,23 @@ class Notebook:
         base = self.session.base_url
         found = []
         for request, want in zip(requests, fresh or [], strict=True):
-            response = self.client.request(request["method"], base + request["path"], **options(request))
-            got = normalise(response.status_code, response.headers, response.content)
+            try:
+                response = self.client.request(request["method"], base + request["path"], **options(request))
+            except httpx.HTTPError:
+                got = BROKEN
+            else:
+                got = normalise(response.status_code, response.headers, response.content)
+            got, want = _comparable(got), _comparable(want)
             if got != want and request.get("key") not in expected:
                 what = f"{request['method']} {request['path']}"
                 body = f" {json.dumps(request['json'])}" if "json" in request else ""
                 found.append(Divergence(what + body, f"live {_brief(got, want)}"))
         return found
+
+
+def _comparable(response: dict[str, Any]) -> dict[str, Any]:
+    headers = [h for h in response["headers"] if h[0] not in VOLATILE_HEADERS]
+    return {**response, "headers": headers}
 
 
 def _brief(live: dict[str, Any], fresh: dict[str, Any]) -> str:
@@ -164,13 +187,15 @@ def _brief(live: dict[str, Any], fresh: dict[str, Any]) -> str:
 # --- requests generated from the schema ---------------------------------------------------------
 
 
-def probes(operations: dict[str, Any], extra: set[tuple[str, str]]) -> list[dict[str, Any]]:
+def probes(
+    operations: dict[str, Any], extra: set[tuple[str, str]], methods: tuple[str, ...] = ("GET",)
+) -> list[dict[str, Any]]:
     """For each documented operation a valid request (and an invalid body where one is taken);
     for paths the model knows (mounts, undocumented routes) a plain request; and a 404."""
     found: list[dict[str, Any]] = []
     for key, operation in sorted(operations.items()):
         method, _, template = key.partition(" ")
-        if method not in ("GET", "POST", "PUT", "PATCH", "DELETE") or "error" in operation:
+        if method not in methods or "error" in operation:
             continue
         path, params = template, {}
         for parameter in operation.get("parameters", []):
@@ -206,6 +231,33 @@ def example(schema: dict[str, Any]) -> Any:
     if kind == "array":
         return [example(schema.get("items", {}))]
     return {"integer": 1, "number": 1.5, "boolean": True, "string": "s"}.get(kind or "", "s")
+
+
+@pytest.fixture
+def harness(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Path, FreshRuns]]:
+    """A real shell (kernel_ext loaded per sequence by `restart`), its working directory (on
+    sys.path, as a kernel's is) and a warm fresh-run runner."""
+    monkeypatch.setenv("KERNEL_EXT_PORT", "0")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    ip = start_ipython() or InteractiveShell.instance()
+    fresh = FreshRuns()
+    try:
+        yield ip, tmp_path, fresh
+    finally:
+        fresh.close()
+        ip.run_cell("%unload_ext kernel_ext")
+        ip.reset(new_session=False)
+
+
+def restart(ip: Any, modules: tuple[str, ...] = ()) -> None:
+    """A new notebook: kernel_ext unloaded, the namespace reset, `modules` imported afresh."""
+    ip.run_cell("%unload_ext kernel_ext")
+    ip.reset(new_session=True)
+    for name in list(sys.modules):
+        if name.split(".")[0] in modules:
+            del sys.modules[name]
+    ip.run_cell("%load_ext kernel_ext")
 
 
 def known_as(divergence: Divergence) -> str | None:

@@ -55,6 +55,7 @@ def test_a_stale_route_is_found_and_its_cell_named(nb: Shell) -> None:
         f"re-run In [{count}]",
     )
     assert f"In [{count}] raised in the fresh run: ValueError: half done" in result.notes
+    assert difference.detail.endswith(f"In [{count}] raised in the fresh run: ValueError: half done")
     assert "GET /b" in result._repr_html_() and "stale route" in repr(result)
 
 
@@ -103,6 +104,15 @@ def test_a_changed_handler_and_middleware_are_compared_by_key(nb: Shell) -> None
         "extras",
     )
     assert kernel_ext.check()
+
+
+def test_a_cell_using_a_name_defined_below_it_is_explained(nb: Shell) -> None:
+    nb.run("@app.get('/uses')\ndef uses(x: int = LIMIT): return x", "route")  # fails: no LIMIT yet
+    nb.ok("LIMIT = 3", "limit")
+    nb.ok("@app.get('/uses')\ndef uses(x: int = LIMIT): return x", "route")  # fixed in place
+    [difference] = kernel_ext.check().differences
+    assert difference.what == "GET /uses" and difference.kind == "stale route"
+    assert "NameError" in difference.detail and "defined in a cell below it?" in difference.detail
 
 
 def test_the_fresh_run_starts_no_server(nb: Shell) -> None:

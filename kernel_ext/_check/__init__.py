@@ -40,7 +40,8 @@ def check_session(session: Any, strict: bool = False) -> CheckResult:
         return labels[cell] if cell is not None and 0 <= cell < len(labels) else "an unknown cell"
 
     result = CheckResult(
-        compare(live, answer["shape"], label) + _stale_objects(session),
+        compare(live, answer["shape"], label, {e["index"]: e["error"] for e in answer["errors"]})
+        + _stale_objects(session),
         _notes(cells, answer["errors"], left_out, label),
         cells=progress.total,
         seconds=time.perf_counter() - started,

@@ -24,7 +24,27 @@ class Difference:
         return f"{self.kind}: {self.what} ({self.detail}); {self.rerun}"
 
 
-def compare(live: Shape, fresh: Shape, label: Label) -> list[Difference]:
+def compare(
+    live: Shape, fresh: Shape, label: Label, errors: dict[int, str] | None = None
+) -> list[Difference]:
+    """`errors`: cell position -> what it raised in the fresh run, said beside what it left out."""
+    found = _compare(live, fresh, label)
+    if not errors:
+        return found
+    return [_with_error(d, errors, label) for d in found]
+
+
+def _with_error(difference: Difference, errors: dict[int, str], label: Label) -> Difference:
+    for cell, error in errors.items():
+        if difference.rerun == f"re-run {label(cell)}":
+            detail = f"{difference.detail}; {label(cell)} raised in the fresh run: {error}"
+            if error.startswith("NameError"):
+                detail += " (is the name defined in a cell below it?)"
+            return Difference(difference.kind, difference.what, detail, difference.rerun)
+    return difference
+
+
+def _compare(live: Shape, fresh: Shape, label: Label) -> list[Difference]:
     if fresh.get("app") is None:
         if live.get("app") is None:
             return []
