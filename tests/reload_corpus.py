@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 _APP = re.compile(r"^app = FastAPI\(", re.MULTILINE)
-_BINDS_APP_OR_ROUTER = re.compile(r"^\w+ = (FastAPI|APIRouter)\(", re.MULTILINE)
 
 
 def cache_dir() -> Path:
@@ -139,11 +138,11 @@ class Step:
         return f"{self.kind} cell {self.cell}" + (f": {self.source!r}" if self.kind == "edit" else "")
 
 
-def steps(tutorial: Tutorial, rng: random.Random, count: int, everything: bool) -> list[Step]:
+def steps(tutorial: Tutorial, rng: random.Random, count: int) -> list[Step]:
     """Re-runs, route path edits and deletions of route cells nothing else names.
 
-    Without `everything`, cells that rebind an app or router, or define an exception class,
-    are not re-run: the engine does not handle that yet (tests/test_reload_regressions.py).
+    The `app = FastAPI()` cell is not re-run: a new app holds none of the routes other cells
+    put on the old one, which a fresh run of the notebook would have (check reports it).
     """
     cells = list(tutorial.cells)
     live = set(range(len(cells)))
@@ -152,8 +151,7 @@ def steps(tutorial: Tutorial, rng: random.Random, count: int, everything: bool) 
         options = []
         for i in sorted(live):
             cell = cells[i]
-            risky = _BINDS_APP_OR_ROUTER.search(cell) or re.search(r"\(\w*Exception\)", cell)
-            if (everything or not risky) and "= FastAPI(" not in cell:
+            if not _APP.search(cell):
                 options.append(Step("rerun", i))
             if _route_path(cell) is not None:
                 options.append(Step("edit", i, _edited(cell)))

@@ -80,7 +80,7 @@ def _play(
             nb.run(f"t{index}", cell)
         history.append(f"ran its {len(tutorial.cells)} cells")
         found += [(d, "; ".join(history)) for d in nb.compare()]
-        for step in steps(tutorial, rng, STEPS, everything=LONG):
+        for step in steps(tutorial, rng, STEPS):
             if step.kind == "delete":
                 nb.delete(f"t{step.cell}")
             else:
