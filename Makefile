@@ -12,7 +12,7 @@ INSTALLER ?= auto
 # More arguments for `jupyter lab` (the tests pass a port, a token and --no-browser).
 LAB_ARGS ?=
 
-.PHONY: lab test unit notebooks lint bench e2e fuzz-reload clean
+.PHONY: lab test unit notebooks lint bench soak e2e fuzz-reload clean
 
 $(STAMP): pyproject.toml
 	@PYTHON=$(PYTHON) INSTALLER=$(INSTALLER) sh tools/install.sh $(VENV) -e '.[$(EXTRAS)]'
@@ -48,6 +48,13 @@ e2e: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) bench/run_all.py
+
+# Opt-in, not part of `make test`: 10,000 cell edits while 20 clients send requests (bounded:
+# SOAK_EDITS, SOAK_MINUTES). Prints zero failures or what failed, and the memory growth.
+SOAK_EDITS ?= 10000
+SOAK_MINUTES ?= 30
+soak: $(STAMP)
+	$(PY) bench/bench_soak.py --edits $(SOAK_EDITS) --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -147,8 +147,11 @@ def check(k: Kernel, code: str, timeout: float = 120) -> None:
 
 
 @contextmanager
-def uvicorn_process(app_source: str, workdir: Path, *extra: str) -> Iterator[str]:
-    """`uvicorn bench_app:app` (uvloop, httptools) in its own process; yields its URL."""
+def uvicorn_process(
+    app_source: str, workdir: Path, *extra: str, pids: dict[str, int] | None = None
+) -> Iterator[str]:
+    """`uvicorn bench_app:app` (uvloop, httptools) in its own process; yields its URL (and
+    records its pid in `pids`, by URL)."""
     (workdir / "bench_app.py").write_text(app_source)
     port = free_port()
     command = [PYTHON, "-m", "uvicorn", "bench_app:app", "--port", str(port)]
@@ -157,6 +160,8 @@ def uvicorn_process(app_source: str, workdir: Path, *extra: str) -> Iterator[str
         command, cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     url = f"http://127.0.0.1:{port}"
+    if pids is not None:
+        pids[url] = process.pid
     try:
         wait_for(lambda: status(url + "/") == 200, timeout=60)
         yield url
@@ -166,6 +171,13 @@ def uvicorn_process(app_source: str, workdir: Path, *extra: str) -> Iterator[str
             process.wait(10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux /proc): unlike req/s on a shared machine,
+    CPU time per request does not depend on how busy the other cores are."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.001) -> float:

@@ -30,7 +30,10 @@ SCRIPTS = (
     "bench_explorer",
     "bench_contract_diff",
     "bench_modules",
+    "bench_memory",
+    "bench_soak",
 )
+# bench_test_time.py runs the whole test suite, so it runs on its own, under the full-test lock.
 EXPLORER_LINE = re.compile(
     r"explorer (?P<where>.{11}) (?P<name>\S+)\s+median\s+(?P<value>[\d.]+) ms\s+\(budget (?P<budget>[\d.]+)\)"
 )
