@@ -191,6 +191,9 @@ class StatusCard:
             facts["last reload"] = time.strftime("%H:%M:%S", time.localtime(s.last_reload))
         if s.last_error:
             facts["last error"] = s.last_error
+        watch = getattr(s, "watch", None)
+        if watch is not None:
+            facts["watching"] = ", ".join(watch.paths) + ("" if watch.running else " (stopped: see %api log)")
         return facts
 
     def __repr__(self) -> str:

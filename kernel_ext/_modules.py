@@ -49,11 +49,11 @@ class Tracked:
 
 @dataclass
 class StaleObject:
-    """A value built from an old class, held where a reload can't rebuild it."""
+    """A value built from an old class or function, held where a reload can't rebuild it."""
 
     where: dict[str, Any]
     name: str
-    old: type
+    value: Any
     label: str  # "cached" (the notebook's) or "shop.main.client"
     detail: str
     fix: str
@@ -64,7 +64,7 @@ class StaleObject:
 
     @property
     def still_stale(self) -> bool:
-        return type(self.where.get(self.name)) is self.old
+        return self.where.get(self.name) is self.value
 
 
 @dataclass
@@ -143,17 +143,16 @@ class ModuleWatch:
 
     def _apply(self, reloaded: list[tuple[str, Tracked]]) -> Reloaded:
         replaced: dict[int, Any] = {}
-        old_classes: dict[int, tuple[type, str]] = {}
+        old: dict[int, tuple[Any, str]] = {}  # id -> (old class or function, its module)
         for name, t in reloaded:
             module = sys.modules.get(name, t.module)
             new_names = module.__dict__
-            for key, old in t.names.items():
+            for key, before in t.names.items():
                 new = new_names.get(key, _MISSING)
-                if new is old or new is _MISSING or not _replaceable(old, new):
+                if new is before or new is _MISSING or not _replaceable(before, new):
                     continue
-                replaced[id(old)] = new
-                if isinstance(old, type):
-                    old_classes[id(old)] = (old, name)
+                replaced[id(before)] = new
+                old[id(before)] = (before, name)
             self._tracked[name] = Tracked(module, module.__spec__, dict(new_names))
         self._keep_autoreload_whole()
         result = Reloaded([name for name, _ in reloaded], len(replaced))
@@ -162,7 +161,7 @@ class ModuleWatch:
         reloaded_names = {name for name, _ in reloaded}
         result.rebound = self._rebind(replaced, reloaded_names)
         changes = self.session.reloader.replace_objects(replaced)
-        result.warnings = [*changes.warnings, *self._find_stale(old_classes, reloaded_names)]
+        result.warnings = [*changes.warnings, *self._find_stale(old, reloaded_names)]
         session = self.session
         session.request_log.write(_summary(result, changes.routes, changes.rebuilt))
         for message in result.warnings:
@@ -190,10 +189,9 @@ class ModuleWatch:
                         self._tracked[prefix[:-1]].names[key] = new
         return rebound
 
-    def _find_stale(self, old_classes: dict[int, tuple[type, str]], reloaded: set[str]) -> list[str]:
-        """Instances of an old class left in the notebook or in a module that wasn't reloaded."""
-        if not old_classes:
-            return []
+    def _find_stale(self, old: dict[int, tuple[Any, str]], reloaded: set[str]) -> list[str]:
+        """Instances of an old class, and partials of an old function, left in the notebook or
+        in a module that wasn't reloaded."""
         messages: list[str] = []
         defined_in = self.session.reloader.defined_in
         spaces = [("", None, self.session.shell.user_ns)] + [
@@ -201,20 +199,22 @@ class ModuleWatch:
         ]
         for prefix, module_name, space in spaces:
             for key, value in space.items():
-                found = old_classes.get(id(type(value)))
-                if found is None or key.startswith("_"):
+                if key.startswith("_"):
                     continue
-                cls, owner = found
+                made = _made_from(value, old)
+                if made is None:
+                    continue
+                kind, (source, owner) = made
                 if module_name is None:
                     cell = defined_in.get(key)
                     fix = f"re-run In [{cell}]" if cell else "re-run the cell that makes it"
                 else:
                     fix = f"reload {module_name} too (kernel_ext.reload({module_name!r}))"
                 detail = (
-                    f"is a {cls.__qualname__} made before {owner} was reloaded: it keeps the old "
-                    "class's fields and code"
+                    f"is {kind} {source.__qualname__} made before {owner} was reloaded: it keeps "
+                    "the old code" + (" and fields" if kind == "a" else "")
                 )
-                stale = StaleObject(space, key, cls, prefix + key, detail, fix)
+                stale = StaleObject(space, key, value, prefix + key, detail, fix)
                 self._stale[(id(space), key)] = stale
                 messages.append(stale.message)
         return messages
@@ -306,6 +306,19 @@ def reload_module(module: types.ModuleType) -> None:
         raise ReloadError(
             f"{name}: reloading raised {type(exc).__name__}: {exc}; the previous version keeps serving"
         ) from None
+
+
+def _made_from(value: Any, old: dict[int, tuple[Any, str]]) -> tuple[str, tuple[Any, str]] | None:
+    """("a", (class, module)) for an instance of an old class; ("a partial of", ...) for a
+    `functools.partial` of an old function; None otherwise."""
+    found = old.get(id(type(value)))
+    if found is not None and isinstance(found[0], type):
+        return "a", found
+    if isinstance(value, functools.partial):
+        found = old.get(id(value.func))
+        if found is not None:
+            return "a partial of", found
+    return None
 
 
 def _replaceable(old: Any, new: Any) -> bool:

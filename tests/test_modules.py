@@ -222,14 +222,16 @@ def test_an_instance_of_an_old_class_is_named_in_a_warning(
 ) -> None:
     shell.ok(APP)
     shell.ok("cached = items.Item(name='kept')")
+    shell.ok("import functools\nuser = functools.partial(items.get_user)")
     shop.edit("    name: str\n", "    name: str\n    price: float = 1.5\n")
     capsys.readouterr()
     shell.ok("import kernel_ext; kernel_ext.reload('shop.items')")
     err = capsys.readouterr().err
     assert "cached is a Item made before shop.items was reloaded" in err
+    assert "user is a partial of get_user made before shop.items was reloaded" in err
     assert "re-run In [" in err
-    assert [s.name for s in shell.session.modules.stale_objects()] == ["cached"]
-    shell.ok("cached = items.Item(name='new')")
+    assert sorted(s.name for s in shell.session.modules.stale_objects()) == ["cached", "user"]
+    shell.ok("cached = items.Item(name='new')\nuser = functools.partial(items.get_user)")
     assert shell.session.modules.stale_objects() == []
 
 

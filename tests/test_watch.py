@@ -36,6 +36,8 @@ def test_watch_waits_for_a_running_cell_then_reloads_while_idle(kernel: Kernel, 
         assert reply.status == "ok", reply.traceback
     assert "watching" in reply.stdout
     base = kernel.value("__import__('kernel_ext').base_url()")
+    card = kernel.run("import kernel_ext\nprint(repr(kernel_ext.status()))").stdout
+    assert f"watching: {tmp_path.resolve()}" in card
     # A cell runs while the file is saved: the watcher sees it, the reload waits for the cell.
     running = kernel.send(
         "import time, httpx, kernel_ext\n"
