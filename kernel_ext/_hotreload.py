@@ -267,20 +267,19 @@ class HotReloader:
     def replace_objects(self, replaced: Mapping[int, Any]) -> Changes:
         """Objects replaced outside the notebook's namespace, e.g. by a reloaded module.
 
-        `replaced` maps id(old) -> new, for routers, classes and functions. Each include of an
-        old router serves the new one, in its place and with its include context; routes that
-        use an old class or dependency are rebuilt. A cell in progress is not credited with any
-        of it: its snapshot takes the result in.
+        `replaced` maps id(old) -> new, for routers, apps, classes and functions. Each include of
+        an old router serves the new one, in its place and with its include context, and so does
+        each mount of an old app; routes that use an old class or dependency are rebuilt. A cell
+        in progress is not credited with any of it: its snapshot takes the result in.
         """
         changes = Changes()
         for router in self._routers():
             routes = list(router.routes)
             pairs: dict[int, BaseRoute] = {}
             for position, route in enumerate(routes):
-                target = private.included_router_target(route) if private.is_included_router(route) else None
-                new = replaced.get(id(target)) if target is not None else None
-                if isinstance(new, Router):
-                    routes[position] = pairs[id(route)] = private.repoint_include(route, new)
+                repointed = _repointed(route, replaced)
+                if repointed is not None:
+                    routes[position] = pairs[id(route)] = repointed
             if pairs:
                 removed = [r for r in router.routes if id(r) in pairs]
                 self._assign(router, routes, removed=removed, added=list(pairs.values()))
@@ -915,6 +914,17 @@ def _drop_previous_events(previous: CellRecord, record: CellRecord) -> None:
     for entry in previous.events:
         if id(entry) not in keep:
             entry.table[:] = [h for h in entry.table if h is not entry.value]
+
+
+def _repointed(route: BaseRoute, replaced: Mapping[int, Any]) -> BaseRoute | None:
+    """The same include or mount serving the replacement of what it served, if that was replaced."""
+    if private.is_included_router(route):
+        new = replaced.get(id(private.included_router_target(route)))
+        return private.repoint_include(route, new) if isinstance(new, Router) else None
+    if isinstance(route, Mount):
+        new = replaced.get(id(route.app))
+        return Mount(route.path, app=new, name=route.name) if isinstance(new, Starlette) else None
+    return None
 
 
 def _include_targets(routes: list[BaseRoute]) -> list[Router]:

@@ -281,3 +281,62 @@ def test_an_app_made_in_a_module_is_served_again_after_its_reload(shell: Shell, 
     assert shell.ns["app"] is sys.modules["shop.main"].app
     assert shell.get("/v2/items/list").status_code == 200
     assert shell.get("/items/list").status_code == 404
+
+
+MAIN = """
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from shop import items
+
+app = FastAPI()
+app.include_router(items.router)
+
+
+class Teapot(Exception):
+    pass
+
+
+@app.exception_handler(Teapot)
+def teapot(request: Request, exc: Teapot) -> JSONResponse:
+    return JSONResponse({"brewed": "v1"}, status_code=418)
+
+
+@app.middleware("http")
+async def stamp(request: Request, call_next):
+    response = await call_next(request)
+    response.headers["x-stamp"] = "v1"
+    return response
+
+
+@app.get("/tea")
+def tea() -> None:
+    raise Teapot()
+"""
+
+
+def test_middleware_and_handlers_of_a_module_app_follow_its_reload(shell: Shell, shop: Package) -> None:
+    shop.write("main.py", MAIN)
+    shell.ok("from shop.main import app")
+    r = shell.get("/tea")
+    assert (r.status_code, r.json(), r.headers["x-stamp"]) == (418, {"brewed": "v1"}, "v1")
+    shop.write("main.py", MAIN.replace('"v1"', '"v2"'))
+    shell.ok("%api reload shop.main")
+    r = shell.get("/tea")
+    assert (r.status_code, r.json(), r.headers["x-stamp"]) == (418, {"brewed": "v2"}, "v2")
+    assert shell.get("/items/list").status_code == 200
+
+
+def test_a_mounted_app_of_a_module_serves_its_new_version(shell: Shell, shop: Package) -> None:
+    shop.write(
+        "admin.py",
+        "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get('/ping')\ndef ping() -> str:\n    return 'v1'\n",
+    )
+    shell.ok(
+        "from fastapi import FastAPI\nfrom shop import admin\n\napp = FastAPI()\napp.mount('/admin', admin.app)"
+    )
+    assert shell.get("/admin/ping").json() == "v1"
+    shop.edit("return 'v1'", "return 'v2'", "admin.py")
+    shell.ok("%api reload shop.admin")
+    assert shell.get("/admin/ping").json() == "v2"
+    assert [getattr(r, "path", None) for r in shell.ns["app"].router.routes][-1] == "/admin"
