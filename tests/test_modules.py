@@ -340,3 +340,22 @@ def test_a_mounted_app_of_a_module_serves_its_new_version(shell: Shell, shop: Pa
     shell.ok("%api reload shop.admin")
     assert shell.get("/admin/ping").json() == "v2"
     assert [getattr(r, "path", None) for r in shell.ns["app"].router.routes][-1] == "/admin"
+
+
+def test_autoreload_loaded_before_kernel_ext_is_settled_before_the_cell_too(
+    shell: Shell, shop: Package
+) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("%load_ext autoreload\n%autoreload 2", cell_id="mode")
+    callbacks = shell.ip.events.callbacks["pre_run_cell"]
+    autoreload = next(c for c in callbacks if "autoreload" in getattr(c, "__module__", ""))
+    callbacks.remove(autoreload)
+    callbacks.insert(0, autoreload)  # as if %load_ext autoreload had come first
+    shop.edit('@router.get("/list")', '@router.get("/all")')
+    shell.ok(
+        "import httpx, kernel_ext\nseen = httpx.get(kernel_ext.base_url() + '/api/items/all').json()",
+        cell_id="probe",
+    )
+    assert shell.ns["seen"] == [{"name": "a"}]
+    assert paths(shell) == ["/first", "/api/items/all", "/api/items/me", "/last"]
+    shell.ok("%autoreload 0")
