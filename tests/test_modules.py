@@ -359,3 +359,14 @@ def test_autoreload_loaded_before_kernel_ext_is_settled_before_the_cell_too(
     assert shell.ns["seen"] == [{"name": "a"}]
     assert paths(shell) == ["/first", "/api/items/all", "/api/items/me", "/last"]
     shell.ok("%autoreload 0")
+
+
+def test_reload_recursive_takes_the_package_submodules_first(shell: Shell, shop: Package) -> None:
+    shop.write("__init__.py", "from shop.items import router as items_router\n")
+    shell.ok(
+        "from fastapi import FastAPI\nimport shop\n\napp = FastAPI()\napp.include_router(shop.items_router)"
+    )
+    shop.edit('@router.get("/list")', '@router.get("/all")')
+    shell.ok("%api reload shop --recursive")
+    assert paths(shell) == ["/items/all", "/items/me"]
+    assert shell.ns["shop"].items_router is sys.modules["shop.items"].router
