@@ -108,14 +108,19 @@ class ModuleWatch:
         """Apply whatever reloads happened since the last call. Cheap when none did."""
         if len(sys.modules) != self._module_count:
             self._discover()
+        modules = sys.modules
         reloaded = [
             (name, t)
             for name, t in self._tracked.items()
-            if sys.modules.get(name) is not t.module or t.module.__spec__ is not t.spec
+            if modules.get(name) is not t.module or t.module.__spec__ is not t.spec
         ]
         if not reloaded:
             return None
-        return self._apply(reloaded)
+        for name, _ in [r for r in reloaded if r[0] not in modules]:  # deleted, not reloaded
+            del self._tracked[name]
+            self._seen.discard(name)
+        reloaded = [r for r in reloaded if r[0] in modules]
+        return self._apply(reloaded) if reloaded else None
 
     def _discover(self) -> None:
         modules = sys.modules

@@ -370,3 +370,13 @@ def test_reload_recursive_takes_the_package_submodules_first(shell: Shell, shop:
     shell.ok("%api reload shop --recursive")
     assert paths(shell) == ["/items/all", "/items/me"]
     assert shell.ns["shop"].items_router is sys.modules["shop.items"].router
+
+
+def test_a_module_taken_out_of_sys_modules_is_no_longer_tracked(shell: Shell, shop: Package) -> None:
+    shell.ok(APP)
+    watch = shell.session.modules
+    assert "shop.items" in watch._tracked
+    shell.ok("import sys\ndel sys.modules['shop.items']")
+    assert "shop.items" not in watch._tracked
+    assert watch.settle() is None
+    assert shell.get("/api/items/list").status_code == 200
