@@ -88,7 +88,6 @@ class ModuleWatch:
         self._seen: set[str] = set()  # module names already looked at
         self._module_count = -1
         self._stale: dict[tuple[int, str], StaleObject] = {}
-        self.pending: set[str] = set()  # saved while a cell ran: reloaded after it
 
     # --- noticing reloads ---------------------------------------------------------------------
 
@@ -108,6 +107,7 @@ class ModuleWatch:
         """Apply whatever reloads happened since the last call. Cheap when none did."""
         if len(sys.modules) != self._module_count:
             self._discover()
+        self._keep_autoreload_whole()  # %autoreload may have been loaded since
         modules = sys.modules
         reloaded = [
             (name, t)
@@ -130,7 +130,6 @@ class ModuleWatch:
             if module is not None and _is_own_file(module):
                 self._tracked[name] = Tracked(module, module.__spec__, dict(module.__dict__))
         self._module_count = len(modules)
-        self._keep_autoreload_whole()
 
     def _keep_autoreload_whole(self) -> None:
         """IPython 9's `%autoreload` patches a module in place when only definitions changed
@@ -159,7 +158,6 @@ class ModuleWatch:
                 replaced[id(before)] = new
                 old[id(before)] = (before, name)
             self._tracked[name] = Tracked(module, module.__spec__, dict(new_names))
-        self._keep_autoreload_whole()
         result = Reloaded([name for name, _ in reloaded], len(replaced))
         if not replaced:
             return result
