@@ -112,11 +112,14 @@ def markdown(rows: list[Row], failures: dict[str, str], context: dict[str, str])
 
 
 def kept_sections(path: Path) -> str:
-    """Sections other scripts write into RESULTS.md (bench_setup.py's), carried over as they are."""
+    """Sections other scripts write into RESULTS.md (bench_setup.py's, bench_check.py's), carried
+    over as they are: everything from the first of them to the end."""
+    from bench_check import SECTION as CHECK_SECTION
     from bench_setup import SECTION
 
     current = path.read_text() if path.exists() else ""
-    return "\n" + SECTION + current.split(SECTION, 1)[1] if SECTION in current else ""
+    starts = [current.index(s) for s in (SECTION, CHECK_SECTION) if s in current]
+    return "\n" + current[min(starts) :] if starts else ""
 
 
 def main() -> None:

@@ -38,7 +38,11 @@ from kernel_ext._check._requests import BROKEN, normalise, options
 # Divergences the engine does not handle yet, each with the regression test that pins it
 # (tests/test_reload_regressions.py, xfail strict): the fast profile lets them pass, the long
 # profile reports them as known. Remove an entry when its test passes.
-KNOWN: dict[str, re.Pattern[str]] = {}
+KNOWN: dict[str, re.Pattern[str]] = {
+    "test_changing_an_includes_prefix_after_its_router_was_recreated_drops_the_old_prefix": re.compile(
+        r"^GET /[mn]/x: (stale route|live status 200, fresh run 404)"
+    ),
+}
 EXPECTED_KIND = "defined by another cell"  # check reports it; the live app serves the cell run last
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # A file served from the fresh run's copy of the directory has another mtime; timings vary.
@@ -77,7 +81,12 @@ class FreshRuns:
         return self.process
 
     def run(
-        self, cells: list[Any], workdir: Path, requests: list[dict[str, Any]], timeout: float = 120
+        self,
+        cells: list[Any],
+        workdir: Path,
+        requests: list[dict[str, Any]],
+        base_url: str = "http://testserver",
+        timeout: float = 120,
     ) -> Any:
         process = self._start()
         assert process.stdin is not None and process.stdout is not None
@@ -87,6 +96,7 @@ class FreshRuns:
             ignore = shutil.ignore_patterns("__pycache__", "cells.log")
             shutil.copytree(workdir, work, ignore=ignore, copy_function=os.link)
             request = {"cells": [asdict(c) for c in cells], "app_name": "app", "requests": requests}
+            request["base_url"] = base_url  # redirects then name the live server's host
             process.stdin.write(json.dumps({**request, "cwd": str(work)}) + "\n")
             process.stdin.flush()
             watchdog = threading.Timer(timeout, kill, (process,))  # a hang fails the step, not CI
@@ -140,15 +150,22 @@ class Notebook:
         runs = session.cells.current()
         live = live_shape(session)
         requests = probes(live["operations"], self.extra_paths, self.methods)
-        answer = self.fresh.run(prepare(runs), self.workdir, requests)
+        answer = self.fresh.run(prepare(runs), self.workdir, requests, session.base_url)
         labels = [f"{run.cell_id} ({run.label})" for run in runs]
 
         def label(cell: int | None) -> str:
             return labels[cell] if cell is not None and 0 <= cell < len(labels) else "an unknown cell"
 
         differences = compare(live, answer["shape"], label)
-        expected = {d.what for d in differences if d.kind == EXPECTED_KIND}
-        found = [Divergence(d.what, f"{d.kind}: {d.detail}") for d in differences if d.kind != EXPECTED_KIND]
+        # Intended, and reported by check: a cell whose latest run raised keeps serving what its
+        # earlier run registered (a broken cell changes nothing), which its source no longer does.
+        broken = {f"re-run {labels[i]}" for i, run in enumerate(runs) if not run.succeeded}
+        expected = {
+            d.what
+            for d in differences
+            if d.kind == EXPECTED_KIND or (d.kind == "stale route" and d.rerun in broken)
+        }
+        found = [Divergence(d.what, f"{d.kind}: {d.detail}") for d in differences if d.what not in expected]
         found += self._responses(requests, answer.get("responses"), expected)
         return found
 

@@ -29,14 +29,14 @@ def options(request: Request) -> dict[str, Any]:
     return {k: request[k] for k in ("params", "json", "headers") if request.get(k) is not None}
 
 
-def send_all(app: Any, requests: list[Request]) -> Any:
+def send_all(app: Any, requests: list[Request], base_url: str = "http://testserver") -> Any:
     """Each request's normalised response, or {"error": ...} when the app cannot start."""
     from fastapi.testclient import TestClient
 
     if app is None:
         return {"error": "no app"}
     try:
-        with TestClient(app, raise_server_exceptions=False) as client:
+        with TestClient(app, base_url=base_url, raise_server_exceptions=False) as client:
             return [_send(client, request) for request in requests]
     except Exception as exc:  # the lifespan failed: so would a fresh kernel's server
         return {"error": f"{type(exc).__name__}: {exc}"}

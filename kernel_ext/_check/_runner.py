@@ -109,7 +109,7 @@ def run(shell: Any, request: dict[str, Any], protocol: IO[str]) -> dict[str, Any
     if request.get("requests") is not None:
         from ._requests import send_all
 
-        out["responses"] = send_all(app, request["requests"])
+        out["responses"] = send_all(app, request["requests"], request.get("base_url") or "http://testserver")
     return out
 
 
