@@ -181,6 +181,8 @@ class Notebook:
                 got = BROKEN
             else:
                 got = normalise(response.status_code, response.headers, response.content)
+            if got is BROKEN:  # uvicorn cut a failing stream; TestClient keeps what came: transport
+                continue
             got, want = _comparable(got), _comparable(want)
             if got != want and request.get("key") not in expected:
                 what = f"{request['method']} {request['path']}"
