@@ -46,6 +46,10 @@ class Tracked:
     spec: Any  # `module.__spec__` when last settled: a reload replaces it
     names: dict[str, Any]  # a copy of the module's namespace when last settled
 
+    @classmethod
+    def of(cls, module: types.ModuleType) -> Tracked:
+        return cls(module, getattr(module, "__spec__", None), dict(module.__dict__))
+
 
 @dataclass
 class StaleObject:
@@ -112,7 +116,7 @@ class ModuleWatch:
         reloaded = [
             (name, t)
             for name, t in self._tracked.items()
-            if modules.get(name) is not t.module or t.module.__spec__ is not t.spec
+            if modules.get(name) is not t.module or getattr(t.module, "__spec__", None) is not t.spec
         ]
         if not reloaded:
             return None
@@ -127,8 +131,8 @@ class ModuleWatch:
         for name in modules.keys() - self._seen:
             self._seen.add(name)
             module = modules.get(name)
-            if module is not None and _is_own_file(module):
-                self._tracked[name] = Tracked(module, module.__spec__, dict(module.__dict__))
+            if isinstance(module, types.ModuleType) and _is_own_file(module):
+                self._tracked[name] = Tracked.of(module)
         self._module_count = len(modules)
 
     def _keep_autoreload_whole(self) -> None:
@@ -150,6 +154,8 @@ class ModuleWatch:
         old: dict[int, tuple[Any, str]] = {}  # id -> (old class or function, its module)
         for name, t in reloaded:
             module = sys.modules.get(name, t.module)
+            if not isinstance(module, types.ModuleType):  # something else put in its place
+                module = t.module
             new_names = module.__dict__
             for key, before in t.names.items():
                 new = new_names.get(key, _MISSING)
@@ -157,7 +163,7 @@ class ModuleWatch:
                     continue
                 replaced[id(before)] = new
                 old[id(before)] = (before, name)
-            self._tracked[name] = Tracked(module, module.__spec__, dict(new_names))
+            self._tracked[name] = Tracked.of(module)
         result = Reloaded([name for name, _ in reloaded], len(replaced))
         if not replaced:
             return result
@@ -235,17 +241,17 @@ class ModuleWatch:
         modules: dict[str, types.ModuleType] = {}
         for name in names:
             module = sys.modules.get(name)
-            if module is None:
+            if not isinstance(module, types.ModuleType):
                 raise ReloadError(f"{name} is not imported; import it first")
             modules[name] = module
-            if name not in self._tracked:  # e.g. an installed package's module: asked for by name
-                self._tracked[name] = Tracked(module, module.__spec__, dict(module.__dict__))
             if recursive:
                 prefix = name + "."
                 for sub, found in list(sys.modules.items()):
-                    if sub.startswith(prefix) and found is not None:
+                    if sub.startswith(prefix) and isinstance(found, types.ModuleType):
                         modules[sub] = found
-                        self._tracked.setdefault(sub, Tracked(found, found.__spec__, dict(found.__dict__)))
+        for name, module in modules.items():  # e.g. an installed package's, asked for by name
+            if name not in self._tracked:
+                self._tracked[name] = Tracked.of(module)
         self.settle()  # earlier reloads first, so that these are diffed on their own
         try:
             for name in sorted(modules, key=lambda n: -n.count(".")):  # submodules before packages
@@ -343,7 +349,7 @@ def _replaceable(old: Any, new: Any) -> bool:
 def _is_own_file(module: Any) -> bool:
     """A module imported from a source file of the notebook's, not an installed package."""
     path = getattr(module, "__file__", None)
-    if not isinstance(path, str) or not path.endswith(".py") or module.__spec__ is None:
+    if not isinstance(path, str) or not path.endswith(".py") or getattr(module, "__spec__", None) is None:
         return False
     if "site-packages" in path or "dist-packages" in path or path.startswith(_OWN_PACKAGE):
         return False
