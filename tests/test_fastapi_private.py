@@ -177,3 +177,32 @@ def test_an_include_and_a_mount_can_be_pointed_at_a_new_router_or_app() -> None:
     client = TestClient(app)
     assert client.get("/p/x").json() == "new"
     assert client.get("/m/y").json() == "sub"
+
+
+def test_the_memo_caches_that_hold_old_versions_exist_and_are_emptied() -> None:
+    """FastAPI keeps callables and model classes in LRU memos; an edit empties them, or they keep
+    the replaced versions alive (tests/test_oldversions.py). A rename here would leak silently."""
+    from fastapi import routing
+
+    caches = private._memo_caches()
+    assert len(caches) == 4
+
+    def dep() -> int:
+        return 1
+
+    app = FastAPI()
+
+    @app.get("/x")
+    def x(v: int = Depends(dep)) -> int:
+        return v
+
+    from fastapi.testclient import TestClient
+
+    assert TestClient(app).get("/x").json() == 1
+    assert any(cache.cache_info().currsize for cache in caches)
+    private.forget_memos()
+    assert not any(cache.cache_info().currsize for cache in caches)
+    assert isinstance(routing._endpoint_context_cache, dict)
+    assert id(x) in routing._endpoint_context_cache
+    private.forget_endpoints({id(x)})
+    assert id(x) not in routing._endpoint_context_cache
