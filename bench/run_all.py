@@ -85,7 +85,7 @@ def markdown(rows: list[Row], failures: dict[str, str], context: dict[str, str])
         "",
         "Written by `make bench` (bench/run_all.py). Figures are medians over several runs; a ratio",
         "compares with plain `uvicorn` (uvloop, httptools) measured in the same run. "
-        "Targets come from issues 2 and 8.",
+        "Targets come from issues 2, 8 and 14.",
         "",
         *(f"- {key}: {value}" for key, value in context.items()),
         "",
