@@ -7,6 +7,8 @@ which the serving thread sees atomically.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 import operator
 import sys
 import types
@@ -94,6 +96,7 @@ class Changes:
     middleware: bool = False
     warnings: list[str] = field(default_factory=list)
     startup: list[Any] = field(default_factory=list)  # handlers the running app has yet to run
+    lifespan: bool = False  # the served app's lifespan read a name the cell rebound: run it again
     # Routes this cell took over from another live cell: (route, that cell's id).
     conflicts: list[tuple[BaseRoute, str]] = field(default_factory=list)
 
@@ -123,6 +126,8 @@ class HotReloader:
         self._cells: dict[str, CellRecord] = {}
         self._shadows: Shadows[BaseRoute] = Shadows()
         self._owner: dict[int, str] = {}  # id(route) -> the cell id whose record holds it
+        self._record: CellRecord | None = None  # the cell being settled, until it is stored
+        self._lifespan_globals: dict[int, tuple[Any, frozenset[str]]] = {}  # the globals it reads
         self._taken: list[tuple[BaseRoute, BaseRoute]] = []  # (old, new) slot changes this cell
         self._middleware_shadows: Shadows[Middleware] = Shadows()
         self._handler_shadows: Shadows[Registration] = Shadows()
@@ -200,7 +205,7 @@ class HotReloader:
         self._forget_collected(snapshot)
         rebound, new_types, new_dependencies = self._track_names(snapshot, count)
         recreated = self._recreated(snapshot, rebound)
-        record = CellRecord()
+        record = self._record = CellRecord()
         for router, before in snapshot.routes.values():
             changes.routes += self._settle_router(router, before, record, cell_id is None)
         for router in self._routers():
@@ -211,6 +216,8 @@ class HotReloader:
                 changes.routes += self._settle_router(router, made_before, record, cell_id is None)
         if recreated:
             changes.routes += self._retarget(recreated)
+        if rebound:
+            changes.lifespan = self._lifespan_inputs_changed(snapshot, rebound)
         if new_types or new_dependencies:
             changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
         if new_types:
@@ -236,6 +243,7 @@ class HotReloader:
                 previous.events += record.events
             self._owner.update((id(route), cell_id) for _, route in record.routes)
         self._refresh_restored(changes)
+        self._record = None
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
         return changes
@@ -299,7 +307,11 @@ class HotReloader:
         """Entries replaced in place stand for the old ones in cell records and histories."""
         for route in old:
             self._shadows.replace(route, new[id(route)])
-        for record in self._cells.values():
+            owner = self._owner.pop(id(route), None)
+            if owner is not None:
+                self._owner[id(new[id(route)])] = owner
+        records = [*self._cells.values(), *([self._record] if self._record is not None else [])]
+        for record in records:
             if any(id(r) in new for _, r in record.routes):
                 record.routes = [(owner, new.get(id(r), r)) for owner, r in record.routes]
         self._route_ids.pop(id(router), None)
@@ -380,8 +392,30 @@ class HotReloader:
                     changed += private.retarget_mount(route, recreated[id(route.app)])
             if added:
                 self._assign(router, routes, removed=removed, added=added)
+                self._stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
                 changed += len(added)
         return changed
+
+    def _lifespan_inputs_changed(self, snapshot: Snapshot, rebound: list[str]) -> bool:
+        """Whether a fresh run's lifespan would differ: the cell redefined the lifespan function
+        (then the app takes the new one) or rebound a global it reads (`ml_models = {}`)."""
+        router = getattr(self.app, "router", None)
+        context = getattr(router, "lifespan_context", None)
+        function = inspect.unwrap(context) if callable(context) else None
+        if not isinstance(function, types.FunctionType):
+            return False
+        for name in rebound:
+            old, new = snapshot.names.get(name, _MISSING), self.namespace.get(name)
+            if (old is context or old is function) and callable(new):
+                router.lifespan_context = (  # type: ignore[union-attr]
+                    contextlib.asynccontextmanager(new) if inspect.isasyncgenfunction(new) else new
+                )
+                return True
+        reads = self._lifespan_globals.get(id(function))
+        if reads is None or reads[0] is not function:
+            reads = (function, frozenset(inspect.getclosurevars(function).globals))
+            self._lifespan_globals = {id(function): reads}
+        return not reads[1].isdisjoint(rebound)
 
     def _current(self, name: str) -> Any:
         return self.namespace.get(name, _MISSING)
@@ -689,6 +723,8 @@ class HotReloader:
                 rebuilt += 1
             if added:
                 self._assign(router, routes, removed=removed, added=added)
+                # The rebuilt route is still its cell's: editing or deleting that cell drops it.
+                self._stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
         return rebuilt
 
     def _warn_nested_models(self, new_types: set[int], changes: Changes) -> None:

@@ -20,7 +20,7 @@ from ._contract import ContractWatch
 from ._gateway import Gateway, Served, build_stack
 from ._hostcheck import HostPolicy
 from ._hotreload import HotReloader, warn
-from ._lifespan import LifespanError
+from ._lifespan import Lifespan, LifespanError
 from ._modules import ModuleWatch
 from ._notebook import CellRun, NotebookCells, deleted_cells
 from ._requestlog import LogCapture, RequestLog
@@ -317,6 +317,8 @@ class Session:
                 self.gateway.rebuild_stack()
             if changes.startup and self.running:
                 self._run_startup_handlers(changes.startup)
+            if changes.lifespan and self.running and not swapped:
+                self._restart_lifespan()
             for message in [*changes.warnings, *self._conflict_warnings(changes, cell_id)]:
                 warn(message)
             if swapped or changes.any:
@@ -344,6 +346,26 @@ class Session:
                 "the two definitions."
             )
         return messages
+
+    def _restart_lifespan(self) -> None:
+        """Run the served app's lifespan again: shutdown, then startup, as a fresh run would
+        have started it with what the cells define now. Not overlapped, unlike a swap: both
+        runs share the notebook's globals."""
+        served = self.gateway.current
+        assert self.server is not None
+        if served is None:
+            return
+
+        async def again() -> None:
+            await served.lifespan.shutdown()
+            fresh = Lifespan(served.app)
+            await fresh.startup()
+            served.lifespan = fresh
+
+        try:
+            self.server.call(asyncio.wait_for(again(), LIFESPAN_TIMEOUT), timeout=LIFESPAN_TIMEOUT + 5)
+        except Exception as exc:
+            self._report(f"the app's lifespan failed when run again: {type(exc).__name__}: {exc}")
 
     def _run_startup_handlers(self, handlers: list[Any]) -> None:
         """Startup handlers added to an app already serving run now, on the server's loop, as

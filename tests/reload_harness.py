@@ -38,11 +38,7 @@ from kernel_ext._check._requests import BROKEN, normalise, options
 # Divergences the engine does not handle yet, each with the regression test that pins it
 # (tests/test_reload_regressions.py, xfail strict): the fast profile lets them pass, the long
 # profile reports them as known. Remove an entry when its test passes.
-KNOWN: dict[str, re.Pattern[str]] = {
-    "test_changing_an_includes_prefix_after_its_router_was_recreated_drops_the_old_prefix": re.compile(
-        r"^GET /[mn]/x: (stale route|live status 200, fresh run 404)"
-    ),
-}
+KNOWN: dict[str, re.Pattern[str]] = {}
 EXPECTED_KIND = "defined by another cell"  # check reports it; the live app serves the cell run last
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # A file served from the fresh run's copy of the directory has another mtime; timings vary.

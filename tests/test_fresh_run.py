@@ -322,3 +322,16 @@ def test_rerunning_the_cell_that_makes_a_mounted_sub_app_serves_the_new_one(shel
     assert shell.get("/sub/v").json() == 1
     shell.ok(sub.replace("V", "2"), cell_id="sub")  # the mount cell is not re-run
     assert shell.get("/sub/v").json() == 2
+
+
+def test_a_redefined_lifespan_function_runs_for_the_app_that_uses_it(shell: Shell) -> None:
+    shell.ok(
+        APP.replace("app = FastAPI()", "") + "\nfrom contextlib import asynccontextmanager", cell_id="imports"
+    )
+    life = "@asynccontextmanager\nasync def lifespan(app):\n    state['v'] = V\n    yield\n    state.clear()"
+    shell.ok("state = {}\n" + life.replace("V", "1"), cell_id="life")
+    shell.ok("app = FastAPI(lifespan=lifespan)", cell_id="app")
+    shell.ok("@app.get('/v')\ndef v(): return state['v']", cell_id="route")
+    assert shell.get("/v").json() == 1
+    shell.ok("state = {}\n" + life.replace("V", "2"), cell_id="life")  # the app cell is not re-run
+    assert shell.get("/v").json() == 2

@@ -7,8 +7,6 @@ engine yet: the reason says what differs.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.conftest import Shell
 
 SETUP = (
@@ -44,12 +42,6 @@ def test_rerunning_an_included_routers_cell_keeps_its_routes_served(shell: Shell
     assert (response.status_code, response.json()) == (200, 2)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus (docs_src/body/tutorial001.py): after a model cell is re-run, the route "
-    "rebuilt with the new class is no longer its cell's, so editing that cell's path leaves "
-    "the old path serving (live 200 on POST /items/, fresh run 404)",
-)
 def test_editing_a_routes_path_after_its_model_was_redefined_drops_the_old_path(shell: Shell) -> None:
     shell.ok("from fastapi import FastAPI\nfrom pydantic import BaseModel", "imports")
     model = "class Item(BaseModel):\n    name: str"
@@ -62,11 +54,6 @@ def test_editing_a_routes_path_after_its_model_was_redefined_drops_the_old_path(
     assert shell.post("/items/", json={"name": "x"}).status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="fuzz: after the router's cell is re-run (the include re-pointed at the new router), "
-    "editing the include cell's prefix from /m to /n leaves /m serving too (live 200, fresh 404)",
-)
 def test_changing_an_includes_prefix_after_its_router_was_recreated_drops_the_old_prefix(
     shell: Shell,
 ) -> None:
@@ -80,12 +67,6 @@ def test_changing_an_includes_prefix_after_its_router_was_recreated_drops_the_ol
     assert shell.get("/m/x").status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus (docs_src/dependencies/tutorial002.py and others): after a dependency cell is "
-    "re-run, the route rebuilt with the new dependency is no longer its cell's, so deleting "
-    "that cell leaves the route serving (live 200, fresh run 404)",
-)
 def test_deleting_a_route_cell_after_its_dependency_was_redefined_drops_the_route(shell: Shell) -> None:
     shell.ok("from fastapi import Depends, FastAPI\n\napp = FastAPI()", "setup")
     dependency = "def common(q: str | None = None):\n    return {'q': q}"
@@ -96,12 +77,6 @@ def test_deleting_a_route_cell_after_its_dependency_was_redefined_drops_the_rout
     assert shell.get("/items/").status_code == 404
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus (docs_src/events/tutorial003.py): re-running `ml_models = {}` empties the dict "
-    "the running lifespan filled; a fresh run's lifespan fills the new one (live 500, fresh 200). "
-    "%api check does not see it either: the app's shape is the same",
-)
 def test_rerunning_the_state_cell_a_lifespan_fills_leaves_it_filled(shell: Shell) -> None:
     shell.ok("from contextlib import asynccontextmanager\nfrom fastapi import FastAPI", "imports")
     shell.ok("ml_models = {}", "state")
