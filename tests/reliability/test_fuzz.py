@@ -50,13 +50,21 @@ def notebook_ids() -> list[str]:
 
 
 def code_cells(notebook: Path) -> list[tuple[str, bool]]:
-    """(source, may_raise) for each code cell, without the trailing clean-up cells."""
+    """(source, may_raise) for each code cell, without the trailing clean-up cells (and the
+    coverage check the reference notebooks end with, which changes nothing)."""
     cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
-    while cells and _is_teardown(cells[-1]):
+    while cells and (_is_teardown(cells[-1]) or _is_coverage_check(cells[-1])):
         cells.pop()
     return [
         ("".join(c["source"]), "raises-exception" in c.get("metadata", {}).get("tags", [])) for c in cells
     ]
+
+
+def _is_coverage_check(cell: dict[str, Any]) -> bool:
+    lines = [line.strip() for line in "".join(cell["source"]).splitlines() if line.strip()]
+    return bool(lines) and all(
+        line.startswith(("%api coverage", "#")) or "kernel_ext.coverage(" in line for line in lines
+    )
 
 
 def _is_teardown(cell: dict[str, Any]) -> bool:
