@@ -46,6 +46,10 @@ class LiveLog:
         text = "\n".join(lines) + "\n" if lines else ""
         self.output.outputs = ({"output_type": "stream", "name": "stdout", "text": text},) if text else ()
 
+    def text(self) -> str:
+        """The log as text (the last N lines when shown with `last=N`)."""
+        return self.log.text(self.last)
+
     def close(self) -> None:
         self.log.remove_sink(self._receive)
         with self._lock:

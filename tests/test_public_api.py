@@ -45,3 +45,14 @@ def test_the_version_is_the_package_metadata() -> None:
     from importlib.metadata import version
 
     assert kernel_ext.__version__ == version("kernel_ext")
+
+
+def test_the_quickstart_uses_only_public_api() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    notebook = Path(__file__).parent.parent / "notebooks" / "00_quickstart.ipynb"
+    cells = json.loads(notebook.read_text())["cells"]
+    private = [c["source"] for c in cells if re.search(r"kernel_ext\._", "".join(c["source"]))]
+    assert private == []
