@@ -39,11 +39,12 @@ notebooks: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) --nbmake notebooks/
 
 # Long differential run of hot reload against fresh runs: generated edit sequences, then every
-# FastAPI tutorial in docs_src. Prints sequences, steps and the divergences found.
+# FastAPI tutorial in docs_src, then every notebook under %api check. Prints sequences, steps and
+# the divergences found.
 # KERNEL_EXT_FUZZ_EXAMPLES / _STEPS, KERNEL_EXT_CORPUS_SAMPLE / _STEPS / _SEED change its size.
 fuzz-reload: $(STAMP)
-	KERNEL_EXT_FUZZ=long $(PY) -m pytest tests/test_reload_fuzz.py tests/test_reload_corpus.py \
-		-s -q -p no:warnings -k "not oracle"
+	KERNEL_EXT_FUZZ=long $(PY) -m pytest -s -q -p no:warnings -k "not oracle" \
+		tests/test_reload_fuzz.py tests/test_reload_corpus.py tests/test_reload_notebooks.py
 
 e2e: $(STAMP)
 	$(PY) -m pytest -m e2e tests/e2e
