@@ -43,6 +43,8 @@ EXPECTED_KIND = "defined by another cell"  # check reports it; the live app serv
 ALL_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 # A file served from the fresh run's copy of the directory has another mtime; timings vary.
 VOLATILE_HEADERS = frozenset({"etag", "last-modified", "x-response-time", "x-process-time"})
+# The headers TestClient sends in the fresh run, so endpoints that echo request headers agree.
+CLIENT_HEADERS = {"user-agent": "testclient", "accept-encoding": "gzip, deflate"}
 UNKNOWN_PATH = "/no-such-path-for-the-harness"
 
 
@@ -172,7 +174,9 @@ class Notebook:
         found = []
         for request, want in zip(requests, fresh or [], strict=True):
             try:
-                response = self.client.request(request["method"], base + request["path"], **options(request))
+                sent = options(request)
+                sent["headers"] = {**CLIENT_HEADERS, **sent.get("headers", {})}
+                response = self.client.request(request["method"], base + request["path"], **sent)
             except httpx.HTTPError:
                 got = BROKEN
             else:

@@ -23,6 +23,7 @@ LONG = os.environ.get("KERNEL_EXT_FUZZ") == "long"
 SAMPLE = int(os.environ.get("KERNEL_EXT_CORPUS_SAMPLE", "0" if LONG else "8"))  # 0: every tutorial
 STEPS = int(os.environ.get("KERNEL_EXT_CORPUS_STEPS", "6" if LONG else "3"))
 SEED = int(os.environ.get("KERNEL_EXT_CORPUS_SEED", "11"))
+ONLY = [n for n in os.environ.get("KERNEL_EXT_CORPUS_ONLY", "").split(",") if n]  # name substrings
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +40,8 @@ def test_fastapi_tutorials_live_equal_a_fresh_run(
     ip, workdir, fresh = harness
     write_beside(docs_src, workdir)
     found, left_out = tutorials(docs_src)
+    if ONLY:
+        found = [t for t in found if any(n in t.name for n in ONLY)]
     rng = random.Random(SEED)
     chosen = rng.sample(found, min(SAMPLE, len(found))) if SAMPLE else found
     started = time.perf_counter()
