@@ -7,6 +7,8 @@ engine yet: the reason says what differs.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.conftest import Shell
 
 SETUP = (
