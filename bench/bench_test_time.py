@@ -4,7 +4,7 @@ Clones this repository's committed HEAD into a temporary directory and times `ma
 as a newcomer or CI would run it. The whole suite runs, so on the shared machine run this under
 the full-test lock (`flock /tmp/kernel_ext_fulltest.lock ...`); the load average is recorded.
 Target: ≤ 5 minutes on 2 cores.
-Usage: .venv/bin/python bench/bench_test_time.py [--json PATH]
+Usage: .venv/bin/python bench/bench_test_time.py [--log PATH] [--json PATH]
 """
 
 from __future__ import annotations
@@ -30,8 +30,12 @@ def run(args: argparse.Namespace) -> list[Row]:
         result = subprocess.run(["make", "test"], cwd=clone, capture_output=True, text=True)
         minutes = (time.perf_counter() - started) / 60
         load_after = os.getloadavg()[0]
-    tail = (result.stdout + result.stderr).strip().splitlines()[-3:]
-    log(f"make test: exit {result.returncode} in {minutes:.1f} min; {' | '.join(tail)}")
+    output = result.stdout + result.stderr
+    if args.log is not None:
+        args.log.write_text(output)
+    tail = output.strip().splitlines()[-3:]
+    failed = [line.split()[1] for line in output.splitlines() if line.startswith("FAILED ")]
+    log(f"make test: exit {result.returncode} in {minutes:.1f} min; {' | '.join(tail)}; failed: {failed}")
     summary = next((line for line in reversed(tail) if "passed" in line or "failed" in line), "")
     return [
         Row(
@@ -47,5 +51,9 @@ def run(args: argparse.Namespace) -> list[Row]:
     ]
 
 
+def options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log", type=Path, default=None, help="write make's whole output here")
+
+
 if __name__ == "__main__":
-    cli(__doc__.splitlines()[0], run, rounds=1)
+    cli(__doc__.splitlines()[0], run, rounds=1, options=options)
