@@ -380,3 +380,18 @@ def test_a_module_taken_out_of_sys_modules_is_no_longer_tracked(shell: Shell, sh
     assert "shop.items" not in watch._tracked
     assert watch.settle() is None
     assert shell.get("/api/items/list").status_code == 200
+
+
+def test_a_route_a_module_adds_to_another_modules_router_is_replaced_by_a_reload_in_a_cell(
+    shell: Shell, shop: Package
+) -> None:
+    shop.write(
+        "extra.py",
+        "from shop.items import router\n\n\n@router.get('/extra')\ndef extra() -> str:\n    return 'v1'\n",
+    )
+    shell.ok(APP + "\nimport shop.extra")
+    assert shell.get("/api/items/extra").json() == "v1"
+    shop.edit("return 'v1'", "return 'v2'", "extra.py")
+    shell.ok("%api reload shop.extra")
+    assert shell.get("/api/items/extra").json() == "v2"
+    assert paths(shell).count("/api/items/extra") == 1
