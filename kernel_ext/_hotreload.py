@@ -127,6 +127,7 @@ class HotReloader:
         self._shadows: Shadows[BaseRoute] = Shadows()
         self._owner: dict[int, str] = {}  # id(route) -> the cell id whose record holds it
         self._record: CellRecord | None = None  # the cell being settled, until it is stored
+        self._replacing_own = False  # see settle_registrations
         self._lifespan_globals: dict[int, tuple[Any, frozenset[str]]] = {}  # the globals it reads
         self._taken: list[tuple[BaseRoute, BaseRoute]] = []  # (old, new) slot changes this cell
         self._middleware_shadows: Shadows[Middleware] = Shadows()
@@ -301,6 +302,43 @@ class HotReloader:
             snapshot.routes = {id(r): (r, list(r.routes)) for r in self._routers()}
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
+        return changes
+
+    def snapshot_if_idle(self) -> bool:
+        """Take the before-state a reload outside any cell (`%api watch`) is compared with.
+        True if taken: the caller drops it with `drop_snapshot` when done."""
+        if self._snapshot is not None:
+            return False
+        self.before_cell()
+        return True
+
+    def drop_snapshot(self) -> None:
+        self._snapshot = None
+
+    def settle_registrations(self, owner: str) -> Changes:
+        """Middleware, exception and event handlers that code run outside a cell (a module's
+        reload) added since the snapshot belong to `owner`, as a cell's do: its next reload
+        replaces them, and what it no longer registers goes. The cell then does not take them."""
+        changes = Changes()
+        snapshot = self._snapshot
+        if snapshot is None:
+            return changes
+        record = CellRecord()
+        # What a module's reload replaces was its own earlier version (made when it was first
+        # imported, in some cell): it is not brought back when the module drops it.
+        self._replacing_own = True
+        try:
+            changes.middleware = self._settle_middleware(snapshot, record)
+        finally:
+            self._replacing_own = False
+        for app in self._apps():
+            changes.startup += self._settle_events(app, snapshot.apps.get(id(app)), record, owner)
+        previous = self._cells.get(owner)
+        if previous is not None:
+            changes.middleware |= self._drop_previous_middleware(previous, record)
+            _drop_previous_events(previous, record)
+        self._cells[owner] = record
+        snapshot.apps = {id(app): AppState.of(app) for app in self._apps()}
         return changes
 
     def _stand_in(self, router: Router, old: list[BaseRoute], new: dict[int, BaseRoute]) -> None:
@@ -754,7 +792,9 @@ class HotReloader:
         """
         served_changed = False
         for app in self._apps():
-            before = snapshot.apps.get(id(app)) or AppState(app, [], {})
+            # An app first seen now (made by this cell, or imported from a module) brings what
+            # it has as it is: only what a cell adds to an app it saw before is that cell's.
+            before = snapshot.apps.get(id(app)) or AppState.of(app)
             changed = self._settle_app_middleware(app, before, record)
             changed |= self._retarget_middleware(app)
             changed |= self._settle_handlers(app, before.handlers, record)
@@ -787,7 +827,8 @@ class HotReloader:
             else:
                 slot[id(m)] = replacement
                 placed.add(id(replacement))
-                self._middleware_shadows.push(replacement, m)
+                if not self._replacing_own:
+                    self._middleware_shadows.push(replacement, m)
         settled: list[Middleware] = []
         for m in current:
             if id(m) in slot:
@@ -837,7 +878,7 @@ class HotReloader:
             live = self._live_handlers.get((id(now), key))
             if live is None and key in before:  # from before any cell we watched
                 live = Registration(now, key, before[key])
-            if live is not None:
+            if live is not None and not self._replacing_own:
                 self._handler_shadows.push(entry, live)
             self._live_handlers[(id(now), key)] = entry
         return len(now) != len(before) or any(before.get(k) is not v for k, v in now.items())
@@ -903,7 +944,9 @@ class HotReloader:
             handlers = getattr(router, name, None)
             if not isinstance(handlers, list):
                 continue
-            known = {id(h) for h in before.events.get(name, ())} if before is not None else set()
+            if before is None:  # first seen now: what it has is not this cell's (see above)
+                continue
+            known = {id(h) for h in before.events.get(name, ())}
             new = [h for h in handlers if id(h) not in known]
             if not new:
                 continue

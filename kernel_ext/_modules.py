@@ -165,13 +165,15 @@ class ModuleWatch:
                 old[id(before)] = (before, name)
             self._tracked[name] = Tracked.of(module)
         result = Reloaded([name for name, _ in reloaded], len(replaced))
-        if not replaced:
-            return result
         reloaded_names = {name for name, _ in reloaded}
+        if not replaced:
+            self._settle_registrations(reloaded_names)
+            return result
         result.rebound = self._rebind(replaced, reloaded_names)
         changes = self.session.reloader.replace_objects(replaced)
         result.warnings = [*changes.warnings, *self._find_stale(old, reloaded_names)]
         session = self.session
+        self._settle_registrations(reloaded_names)
         session.request_log.write(_summary(result, changes.routes, changes.rebuilt))
         for message in result.warnings:
             warn(message)
@@ -179,6 +181,16 @@ class ModuleWatch:
             session.last_reload = time.time()
             session._notify()
         return result
+
+    def _settle_registrations(self, reloaded: set[str]) -> None:
+        """Middleware and handlers the modules added to apps made elsewhere follow the cell
+        rules, owned by the modules: a reload replaces them rather than stacking copies."""
+        session = self.session
+        changes = session.reloader.settle_registrations("module:" + ",".join(sorted(reloaded)))
+        if changes.middleware:
+            session.gateway.rebuild_stack()
+        if changes.startup and session.running:
+            session._run_startup_handlers(changes.startup)
 
     def _rebind(self, replaced: dict[int, Any], reloaded: set[str]) -> list[str]:
         """Names that still hold an old object get the new one, as a fresh run would bind them:
@@ -253,12 +265,18 @@ class ModuleWatch:
             if name not in self._tracked:
                 self._tracked[name] = Tracked.of(module)
         self.settle()  # earlier reloads first, so that these are diffed on their own
+        reloader = self.session.reloader
+        temporary = reloader.snapshot_if_idle()  # %api watch reloads between cells
         try:
             for name in sorted(modules, key=lambda n: -n.count(".")):  # submodules before packages
                 reload_module(modules[name])
                 _tell_autoreload(self.session.shell, modules[name])
         finally:
-            settled = self.settle()
+            try:
+                settled = self.settle()
+            finally:
+                if temporary:
+                    reloader.drop_snapshot()
         return settled
 
     def reload_files(self, paths: Iterable[str]) -> None:

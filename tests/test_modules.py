@@ -395,3 +395,46 @@ def test_a_route_a_module_adds_to_another_modules_router_is_replaced_by_a_reload
     shell.ok("%api reload shop.extra")
     assert shell.get("/api/items/extra").json() == "v2"
     assert paths(shell).count("/api/items/extra") == 1
+
+
+HOOKS = """
+from fastapi.responses import JSONResponse
+from shop.base import app
+
+
+@app.middleware("http")
+async def stamp(request, call_next):
+    response = await call_next(request)
+    response.headers["x-hooks"] = "v1"
+    return response
+
+
+@app.exception_handler(404)
+async def missing(request, exc):
+    return JSONResponse({"missing": "v1"}, status_code=404)
+"""
+
+
+def test_middleware_and_handlers_a_module_adds_to_an_app_made_elsewhere_follow_its_reloads(
+    shell: Shell, shop: Package
+) -> None:
+    shop.write("base.py", "from fastapi import FastAPI\n\napp = FastAPI()\n")
+    shop.write("hooks.py", HOOKS)
+    shell.ok(
+        "from shop.base import app\nimport shop.hooks\n\n@app.get('/')\ndef root():\n    return 1", "cell"
+    )
+    assert shell.get("/").headers["x-hooks"] == "v1"
+    shop.write("hooks.py", HOOKS.replace('"v1"', '"v2"'))
+    shell.ok("%api reload shop.hooks", "reload")
+    response = shell.get("/nowhere")
+    assert (response.json(), response.headers["x-hooks"]) == ({"missing": "v2"}, "v2")
+    assert len(shell.ns["app"].user_middleware) == 1  # replaced, not stacked
+    shell.ok(
+        "from shop.base import app\nimport shop.hooks\n\n@app.get('/')\ndef root():\n    return 1", "cell"
+    )
+    assert shell.get("/").headers["x-hooks"] == "v2"  # the cell's re-run does not drop the module's
+    shop.write("hooks.py", "from shop.base import app\n")  # the file no longer registers either
+    shell.ok("%api reload shop.hooks", "reload")
+    response = shell.get("/nowhere")
+    assert response.json() == {"detail": "Not Found"}
+    assert "x-hooks" not in response.headers
