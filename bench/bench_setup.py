@@ -124,10 +124,13 @@ def section(results: dict[str, list[tuple[float, float]]], context: str) -> str:
 
 
 def write_section(text: str, path: Path = RESULTS) -> None:
-    """Replace this section in RESULTS.md (it is the last one), keeping everything above it."""
+    """Replace this section of RESULTS.md, keeping what is above and below it (other scripts'
+    sections follow it); appended if it is not there yet."""
     current = path.read_text() if path.exists() else ""
-    head = current.split(SECTION, 1)[0].rstrip("\n")
-    path.write_text((head + "\n\n" if head else "") + text)
+    head, found, rest = current.partition(SECTION)
+    tail = rest[rest.index("\n## ") + 1 :] if found and "\n## " in rest else ""
+    head = head.rstrip("\n")
+    path.write_text((head + "\n\n" if head else "") + text + ("\n" + tail if tail else ""))
 
 
 def main() -> None:
