@@ -217,6 +217,7 @@ class HotReloader:
                 changes.routes += self._settle_router(router, made_before, record, cell_id is None)
         if recreated:
             changes.routes += self._retarget(recreated)
+            changes.routes += self._rehome(snapshot, rebound, cell_id)
         if rebound:
             changes.lifespan = self._lifespan_inputs_changed(snapshot, rebound)
         if new_types or new_dependencies:
@@ -433,6 +434,30 @@ class HotReloader:
                 self._stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
                 changed += len(added)
         return changed
+
+    def _rehome(self, snapshot: Snapshot, rebound: list[str], cell_id: str | None) -> int:
+        """Routes other live cells put on a router or sub-app this cell made anew move to the
+        new one: in a fresh run those cells run after this one, on the new object."""
+        moved_count = 0
+        for name in rebound:
+            old, new = snapshot.names.get(name, _MISSING), self.namespace.get(name)
+            old_router, new_router = getattr(old, "router", old), getattr(new, "router", new)
+            if old is new or not (isinstance(old_router, Router) and isinstance(new_router, Router)):
+                continue
+            moved = [
+                r
+                for r in old_router.routes
+                if self._owner.get(id(r)) not in (None, cell_id) and self._owner[id(r)] in self._cells
+            ]
+            if not moved:
+                continue
+            self._assign(new_router, [*new_router.routes, *moved], added=moved)
+            ids = set(map(id, moved))
+            for owner in {self._owner[id(r)] for r in moved}:
+                record = self._cells[owner]
+                record.routes = [(new_router if id(r) in ids else at, r) for at, r in record.routes]
+            moved_count += len(moved)
+        return moved_count
 
     def _lifespan_inputs_changed(self, snapshot: Snapshot, rebound: list[str]) -> bool:
         """Whether a fresh run's lifespan would differ: the cell redefined the lifespan function

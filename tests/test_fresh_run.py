@@ -335,3 +335,16 @@ def test_a_redefined_lifespan_function_runs_for_the_app_that_uses_it(shell: Shel
     assert shell.get("/v").json() == 1
     shell.ok("state = {}\n" + life.replace("V", "2"), cell_id="life")  # the app cell is not re-run
     assert shell.get("/v").json() == 2
+
+
+def test_recreating_a_router_keeps_the_routes_other_cells_put_on_it_and_their_cells_own_them(
+    shell: Shell,
+) -> None:
+    shell.ok(APP, cell_id="app")
+    shell.ok("r = APIRouter()", cell_id="router")
+    shell.ok("@r.get('/x')\ndef x(): return 1", cell_id="route")
+    shell.ok("app.include_router(r, prefix='/p')", cell_id="include")
+    shell.ok("r = APIRouter()", cell_id="router")  # re-run: a new, empty router
+    assert shell.get("/p/x").json() == 1
+    shell.session.forget_cells(["route"])
+    assert shell.get("/p/x").status_code == 404

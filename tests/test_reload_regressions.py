@@ -95,12 +95,6 @@ def test_rerunning_the_state_cell_a_lifespan_fills_leaves_it_filled(shell: Shell
     assert response.status_code == 200  # live: 500, KeyError
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="corpus (docs_src/sub_applications/tutorial001.py): re-running `subapi = FastAPI()` points "
-    "the mount at the new, empty sub-app; the routes another cell put on the old one are gone "
-    "(live 404, fresh run 200). check reports it (route only in the fresh run)",
-)
 def test_recreating_a_sub_app_keeps_the_routes_other_cells_put_on_it(shell: Shell) -> None:
     shell.ok("from fastapi import FastAPI\n\napp = FastAPI()", "setup")
     shell.ok("subapi = FastAPI()", "sub")
