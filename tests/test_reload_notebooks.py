@@ -30,8 +30,23 @@ def code_cells(path: Path) -> list[tuple[str, str]]:
     ]
 
 
+# Found by this test, not fixed yet: {notebook: what differs}.
+DIVERGING = {
+    "04_modules.ipynb": "check finds GET /api/items/all live only, GET /api/items/ only in the fresh "
+    "run, GET /api/items/total's code and a stale `sample`: the routes of the module the notebook "
+    "edits and reloads (timing of file edits and reloads in a fresh run?)",
+}
+
+
+def notebooks() -> list[object]:
+    names = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+    return [
+        pytest.param(n, marks=pytest.mark.xfail(reason=DIVERGING[n])) if n in DIVERGING else n for n in names
+    ]
+
+
 @pytest.mark.skipif(not LONG, reason="long profile: make fuzz-reload")
-@pytest.mark.parametrize("name", sorted(p.name for p in NOTEBOOKS.glob("*.ipynb")))
+@pytest.mark.parametrize("name", notebooks())
 def test_each_notebook_equals_a_fresh_run_of_its_cells(name: str, tmp_path: Path) -> None:
     work = tmp_path / "notebooks"
     shutil.copytree(NOTEBOOKS, work, ignore=shutil.ignore_patterns("*.db", ".env"))
