@@ -39,8 +39,9 @@ def fetch_docs_src() -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as temp:
         command = [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps"]
+        command += ["--retries", "1", "--timeout", "15"]  # no index reachable: skip soon
         done = subprocess.run(
-            [*command, f"fastapi=={version}", "-d", temp, "-q"], capture_output=True, text=True, timeout=300
+            [*command, f"fastapi=={version}", "-d", temp, "-q"], capture_output=True, text=True, timeout=180
         )
         tarballs = list(Path(temp).glob("fastapi-*.tar.gz"))
         if done.returncode != 0 or not tarballs:
