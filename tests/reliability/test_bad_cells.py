@@ -3,6 +3,7 @@ extension adds nothing of its own (no frames, no warnings) to the error output."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import httpx
@@ -10,6 +11,8 @@ import pytest
 
 from tests.kernel import Kernel
 from tests.reliability._kernel import APP, get, kernel_with_app, ok
+
+OURS = re.compile(r"kernel_ext[/\\](?:_\w+|__init__)|kernel_ext:|kernel_ext\._")
 
 GOOD = (
     APP
@@ -83,8 +86,10 @@ def test_bad_cell_shows_the_users_error_and_keeps_serving(served: tuple[Kernel, 
     reply = kernel.run(code)
     assert reply.status == "error" and reply.error is not None
     assert reply.error["ename"] == ename
-    assert "kernel_ext" not in reply.traceback, reply.traceback  # no frames or notes of ours
-    assert "kernel_ext" not in reply.stderr + reply.stdout, reply.stderr
+    # No frames or notes of ours. (The checkout's own folder may be called kernel_ext, and the
+    # venv inside it shows in pydantic's frames: look for the package's modules and messages.)
+    assert not OURS.search(reply.traceback), reply.traceback
+    assert not OURS.search(reply.stderr + reply.stdout), reply.stderr
     if case == "exception mid-cell":
         # What ran before the error is live (last definition wins); nothing after it is.
         assert get(url + "/v").json() == {"v": 2}
