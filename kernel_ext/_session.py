@@ -332,6 +332,8 @@ class Session:
     def _conflict_warnings(self, changes: Any, cell_id: str | None) -> list[str]:
         """The one place the live app and a fresh run part: two live cells define one route.
         The cell run last serves; a fresh run serves the one lower in the notebook."""
+        if not changes.conflicts:  # every cell passes here: cost nothing unless there are some
+            return []
         order = {run.cell_id: (i, run) for i, run in enumerate(self.cells.current())}
         here = order.get(cell_id)
         messages = []
