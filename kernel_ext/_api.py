@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._contractdiff import ContractDiff
-from ._coverage import Coverage
+from ._changes._contractdiff import ContractDiff
+from ._changes._coverage import Coverage
 from ._display import DocsView, RouteTable, StatusCard, cell_finder, docs_path, route_rows, stale_models
-from ._server import ServerError
+from ._serving._server import ServerError
 from ._session import Session, current_session, is_asgi_app
 
 
@@ -74,7 +74,7 @@ def serve(name: str) -> StatusCard:
 
 def log(last: int | None = None) -> Any:
     """The request log as a live output area (a widget), or its text outside widget frontends."""
-    from ._livelog import LiveLog
+    from ._serving._livelog import LiveLog
 
     s = session()
     if s.live_log is not None:  # one widget and one sink per session, however often shown
@@ -165,7 +165,7 @@ def reload(*modules: str, recursive: bool = False) -> None:
     """Reload modules of the notebook's own (`"shop.items"`) and apply what they redefine to the
     live app, as re-run cells would be; `recursive=True` reloads their submodules too. A module
     that doesn't compile or raises keeps its previous version serving (ReloadError, one line)."""
-    from ._modules import ReloadError
+    from ._reload._modules import ReloadError
 
     if not modules:
         raise ValueError("name the modules to reload, e.g. kernel_ext.reload('shop.items')")
@@ -183,7 +183,7 @@ def watch(*paths: str, off: bool = False) -> str:
     directory) are saved, while the kernel is idle; `off=True` stops watching."""
     import os
 
-    from ._watch import FileWatch
+    from ._reload._watch import FileWatch
 
     s = session()
     if s.watch is not None:
@@ -204,7 +204,7 @@ def coverage(fail_under: float | None = None) -> Coverage:
     count, the statuses seen and the documented responses never seen. With `fail_under`,
     raises CoverageError (an AssertionError) when `.percent` is below it.
     """
-    from ._coverage import coverage as measure
+    from ._changes._coverage import coverage as measure
 
     s = session()
     report = measure(s.current_app(), s.request_log.hits.snapshot())

@@ -236,7 +236,7 @@ class DocsView:
     def _ipython_display_(self) -> None:
         from IPython.display import display
 
-        from ._proxy import colab_target
+        from ._serving._proxy import colab_target
 
         target = colab_target(self.url)
         if target is None:

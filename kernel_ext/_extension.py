@@ -11,7 +11,7 @@ from IPython.display import display
 
 from ._display import StatusCard
 from ._magics import ApiMagics
-from ._server import ServerError
+from ._serving._server import ServerError
 from ._session import Session
 
 # Set in the fresh run of `%api check`: load the hooks, start no server, show no card.

@@ -9,7 +9,7 @@ from typing import Any
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import _api
-from ._server import ServerError
+from ._serving._server import ServerError
 
 
 class UsageError(Exception):
@@ -179,7 +179,7 @@ class ApiMagics(Magics):
     @cell_magic
     def http(self, line: str, cell: str) -> Any:
         """Send the cell's `.http`-format requests to the in-kernel server; `%%http?` for more."""
-        from ._http_run import run_http_cell
+        from ._http._run import run_http_cell
         from ._session import current_session
 
         session = current_session()
@@ -226,7 +226,7 @@ _http) behaves like the last response (.status_code, .json(), .headers) with .re
 
 def http_help() -> str:
     """`%%http?`: the magic line's arguments and the cell's syntax."""
-    from ._http_run import http_arg_parser
+    from ._http._run import http_arg_parser
 
     return http_arg_parser().format_help().rstrip() + "\n\n" + HTTP_SYNTAX
 

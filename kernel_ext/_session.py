@@ -15,16 +15,16 @@ from typing import Any, ClassVar
 
 from starlette.applications import Starlette
 
-from ._boundnames import NameWatch
-from ._contract import ContractWatch
-from ._gateway import Gateway, Served, build_stack
-from ._hostcheck import HostPolicy
-from ._hotreload import HotReloader, warn
-from ._lifespan import Lifespan, LifespanError
-from ._modules import ModuleWatch
-from ._notebook import CellRun, NotebookCells, deleted_cells
-from ._requestlog import LogCapture, RequestLog
-from ._server import PORT_ENV, ServerError, ServerThread
+from ._changes._contract import ContractWatch
+from ._reload._boundnames import NameWatch
+from ._reload._hotreload import HotReloader, warn
+from ._reload._modules import ModuleWatch
+from ._reload._notebook import CellRun, NotebookCells, deleted_cells
+from ._serving._gateway import Gateway, Served, build_stack
+from ._serving._hostcheck import HostPolicy
+from ._serving._lifespan import Lifespan, LifespanError
+from ._serving._requestlog import LogCapture, RequestLog
+from ._serving._server import PORT_ENV, ServerError, ServerThread
 
 Listener = Callable[[], None]
 LIFESPAN_TIMEOUT = 30.0
@@ -190,7 +190,7 @@ class Session:
         """The URL a browser should use: through jupyter-server-proxy when that is present."""
         assert self.port is not None
         if self._public_url is None or self._public_url[0] != self.port:
-            from ._proxy import public_url  # looks for the Jupyter server once per port
+            from ._serving._proxy import public_url  # looks for the Jupyter server once per port
 
             self._public_url = (self.port, public_url(self.port) or self.base_url)
         return self._public_url[1]
@@ -418,7 +418,7 @@ def current_session() -> Session | None:
 
 
 def _free_or_none(host: str, port: int) -> int | None:
-    from ._server import bind
+    from ._serving._server import bind
 
     try:
         bind(host, port).close()

@@ -10,7 +10,7 @@ import pytest
 
 import kernel_ext
 from kernel_ext._display import DocsView, RouteTable, StatusCard
-from kernel_ext._server import ServerError
+from kernel_ext._serving._server import ServerError
 from tests.conftest import Shell, free_port, port_is_free
 
 APP = (

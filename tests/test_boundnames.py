@@ -6,7 +6,7 @@ import ast
 
 import pytest
 
-from kernel_ext._boundnames import NameWatch, read_cell
+from kernel_ext._reload._boundnames import NameWatch, read_cell
 from tests.conftest import Shell
 
 

@@ -11,7 +11,7 @@ import pytest
 
 import kernel_ext
 from kernel_ext._check._cells import prepare
-from kernel_ext._notebook import CellRun
+from kernel_ext._reload._notebook import CellRun
 from tests.conftest import Shell
 from tests.kernel import Kernel
 

@@ -18,7 +18,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 import pytest
 
-from kernel_ext import _proxy
+from kernel_ext._serving import _proxy as _proxy
 from tests.kernel import Kernel
 
 STANDINS = Path(__file__).resolve().parent / "standins"

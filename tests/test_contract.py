@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import kernel_ext
-from kernel_ext._contract import Shapes, compare, index
+from kernel_ext._changes._contract import Shapes, compare, index
 from tests.conftest import Shell
 
 APP = """\
@@ -93,7 +93,7 @@ def test_a_new_app_shows_its_operations_gone(shell: Shell) -> None:
 def test_a_failing_diff_never_breaks_the_cell(
     shell: Shell, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import kernel_ext._contract as contract
+    import kernel_ext._changes._contract as contract
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")

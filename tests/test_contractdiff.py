@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernel_ext._contractdiff import Change, ContractDiff, admits, diff_operations, shape, types
+from kernel_ext._changes._contractdiff import Change, ContractDiff, admits, diff_operations, shape, types
 
 OBJ = "#/components/schemas/"
 

@@ -6,7 +6,7 @@ import pytest
 from fastapi import APIRouter, FastAPI
 
 import kernel_ext
-from kernel_ext._coverage import CoverageError, Hits, coverage
+from kernel_ext._changes._coverage import CoverageError, Hits, coverage
 from tests.conftest import Shell
 
 
@@ -63,7 +63,7 @@ def test_fail_under() -> None:
 
 
 def test_hits_are_bounded() -> None:
-    import kernel_ext._coverage as module
+    import kernel_ext._changes._coverage as module
 
     hits = Hits()
     for i in range(module.MAX_PATHS + 5):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from kernel_ext import _proxy
-from kernel_ext._hostcheck import ALLOWED_HOSTS_ENV, LOOPBACK_NAMES, HostPolicy, hostname
+from kernel_ext._serving import _proxy as _proxy
+from kernel_ext._serving._hostcheck import ALLOWED_HOSTS_ENV, LOOPBACK_NAMES, HostPolicy, hostname
 from tests.conftest import Shell
 
 APP = "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/')\ndef root(): return 'ok'"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from kernel_ext._http_file import HttpSyntaxError, parse_http
-from kernel_ext._http_vars import Resolver
+from kernel_ext._http._file import HttpSyntaxError, parse_http
+from kernel_ext._http._vars import Resolver
 
 
 def checked(text: str, externals: dict | None = None, first_line_no: int = 1):

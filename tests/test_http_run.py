@@ -20,8 +20,8 @@ from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Request
 from fastapi.responses import RedirectResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
-from kernel_ext._http_file import HttpSyntaxError, HttpVariableError
-from kernel_ext._http_run import (
+from kernel_ext._http._file import HttpSyntaxError, HttpVariableError
+from kernel_ext._http._run import (
     HttpCellResult,
     HttpExpectationError,
     HttpRequestError,

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from kernel_ext._http_file import HttpSyntaxError, HttpVariableError, Template, parse_http
-from kernel_ext._http_vars import STAND_IN, Resolver, _moment_format, _shifted
+from kernel_ext._http._file import HttpSyntaxError, HttpVariableError, Template, parse_http
+from kernel_ext._http._vars import STAND_IN, Resolver, _moment_format, _shifted
 from tests.test_http_file import checked
 
 

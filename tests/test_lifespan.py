@@ -4,7 +4,7 @@ from contextlib import asynccontextmanager
 import pytest
 from fastapi import FastAPI
 
-from kernel_ext._lifespan import Lifespan, LifespanError
+from kernel_ext._serving._lifespan import Lifespan, LifespanError
 
 
 def run(coro):

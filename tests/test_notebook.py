@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from kernel_ext._notebook import CellRun, NotebookCells, deleted_cells
+from kernel_ext._reload._notebook import CellRun, NotebookCells, deleted_cells
 from tests.conftest import Shell
 from tests.kernel import Kernel
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import gc
 import weakref
 
-from kernel_ext._oldversions import OldVersions
-from kernel_ext._overrides import ChainedOverrides
+from kernel_ext._reload._oldversions import OldVersions
+from kernel_ext._reload._overrides import ChainedOverrides
 from tests.conftest import Shell
 
 APP = "from fastapi import FastAPI, Depends\nfrom pydantic import BaseModel\napp = FastAPI()"

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from kernel_ext._proxy import (
+from kernel_ext._serving._proxy import (
     apply_forwarded_prefix,
     docs_root_path,
     public_url,
@@ -267,7 +267,7 @@ def run_in(client, code: str) -> str:
 def test_kernel_under_the_server_gets_proxied_urls(jupyter: Jupyter, server_kernel) -> None:
     code = (
         "import json\n"
-        "from kernel_ext._proxy import public_url, docs_root_path, absolute_proxy_url\n"
+        "from kernel_ext._serving._proxy import public_url, docs_root_path, absolute_proxy_url\n"
         "print(json.dumps([public_url(8123), docs_root_path(8123), absolute_proxy_url(8123),"
         " public_url(8123, '10.1.2.3')]))"
     )
@@ -310,7 +310,7 @@ def test_kernel_ext_docs_through_the_proxy(jupyter: Jupyter, kernel_app_port: in
 
 
 def test_a_server_without_the_extension_means_direct_urls(tmp_path: Path) -> None:
-    from kernel_ext._proxy import JupyterServer, _server_has_proxy
+    from kernel_ext._serving._proxy import JupyterServer, _server_has_proxy
 
     extensions = {**dict.fromkeys(UNUSED_EXTENSIONS, False), "jupyter_server_proxy": False}
     without = start_jupyter(tmp_path, extensions)
@@ -322,7 +322,7 @@ def test_a_server_without_the_extension_means_direct_urls(tmp_path: Path) -> Non
 
 
 def test_server_probe_with_the_extension(jupyter: Jupyter) -> None:
-    from kernel_ext._proxy import JupyterServer, _server_has_proxy
+    from kernel_ext._serving._proxy import JupyterServer, _server_has_proxy
 
     assert _server_has_proxy(JupyterServer(jupyter.url, "/")) is True
 
@@ -340,7 +340,7 @@ def test_direct_urls_outside_a_jupyter_server(monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_proxy_can_be_switched_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    from kernel_ext._proxy import jupyter_server
+    from kernel_ext._serving._proxy import jupyter_server
 
     monkeypatch.setenv("KERNEL_EXT_PROXY", "0")
     assert jupyter_server() is None

@@ -9,8 +9,8 @@ import logging
 import httpx
 from fastapi import FastAPI
 
-from kernel_ext._gateway import Gateway, Served, build_stack
-from kernel_ext._requestlog import LogCapture, RequestLog, RequestLogHandler, format_access
+from kernel_ext._serving._gateway import Gateway, Served, build_stack
+from kernel_ext._serving._requestlog import LogCapture, RequestLog, RequestLogHandler, format_access
 
 
 def serve(log: RequestLog, app: object | None, *paths: str) -> list[int]:

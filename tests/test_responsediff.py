@@ -5,8 +5,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from kernel_ext._changes._responsediff import BodyChange, diff_json, diff_responses
 from kernel_ext._explorer import Explorer, ExplorerError
-from kernel_ext._responsediff import BodyChange, diff_json, diff_responses
 from tests.conftest import Shell
 
 

@@ -3,8 +3,8 @@ import socket
 import httpx
 import pytest
 
-from kernel_ext import _server
-from kernel_ext._server import PORT_ENV, ServerError, ServerThread, bind_for
+from kernel_ext._serving import _server as _server
+from kernel_ext._serving._server import PORT_ENV, ServerError, ServerThread, bind_for
 from tests.conftest import free_port, port_is_free
 
 

@@ -1,4 +1,4 @@
-from kernel_ext._shadows import Shadows
+from kernel_ext._reload._shadows import Shadows
 
 
 class Entry:

@@ -2,7 +2,7 @@ from typing import Annotated, Optional, Union
 
 from fastapi import Body
 
-from kernel_ext._types import mentions, substitute
+from kernel_ext._reload._types import mentions, substitute
 
 
 class Old: ...

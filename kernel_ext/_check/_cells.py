@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from .._export._cells import Cell, override_of, to_python
 from .._export._names import Names, analyse
 from .._export._probes import _calls_local_server, probe_names_of_import
-from .._notebook import CellRun
+from .._reload._notebook import CellRun
 
 _FLAGS = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
 _LINE_MAGIC = re.compile(r"^get_ipython\(\)\.run_line_magic\((['\"])(\w+)\1,\s*(['\"])(.*)\3\)$", re.DOTALL)

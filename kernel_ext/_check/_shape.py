@@ -19,7 +19,7 @@ from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
 from .. import _fastapi_private as private
-from .._routes import middleware_key
+from .._reload._routes import middleware_key
 
 CellOf = Callable[[Any], "int | None"]  # object -> position of its cell, None when unknown
 Shape = dict[str, Any]

@@ -14,7 +14,7 @@ import httpx
 import ipywidgets as widgets
 
 from .. import _render
-from .._responsediff import ResponseDiff, diff_responses
+from .._changes._responsediff import ResponseDiff, diff_responses
 from . import _codegen
 from ._auth import AuthPanel, schemes_from
 from ._catalog import Catalog

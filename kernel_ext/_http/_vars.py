@@ -21,7 +21,7 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
-from ._http_file import (
+from ._file import (
     _NAME,
     _PLACEHOLDER,
     HttpFile,

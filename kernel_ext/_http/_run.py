@@ -42,7 +42,8 @@ from urllib.parse import quote
 
 import httpx
 
-from kernel_ext._http_file import (
+from .._changes._responsediff import ResponseDiff, diff_responses
+from ._file import (
     BodyInclude,
     HttpCellError,
     HttpFile,
@@ -52,8 +53,7 @@ from kernel_ext._http_file import (
     body_include,
     parse_http,
 )
-from kernel_ext._http_vars import Resolver
-from kernel_ext._responsediff import ResponseDiff, diff_responses
+from ._vars import Resolver
 
 DEFAULT_OUTPUT = "_http"
 DEFAULT_TIMEOUT = 30.0

@@ -13,7 +13,7 @@
 
 Parsing checks the whole text before anything is sent: a malformed block or an undefined
 variable raises `HttpSyntaxError` naming the line. Values that depend on earlier responses are
-looked up while the requests run (`Resolver`, in _http_vars.py).
+looked up while the requests run (`Resolver`, in _vars.py).
 
 JetBrains response handlers (`> {% ... %}`, `> handler.js`) and pre-request scripts
 (`< {% ... %}`) are recognised and left out of the request, with a note that they are not run;

@@ -33,7 +33,7 @@ from starlette.applications import Starlette
 from ._hotreload import warn
 
 _MISSING = object()
-_OWN_PACKAGE = str(Path(__file__).resolve().parent)
+_OWN_PACKAGE = str(Path(__file__).resolve().parent.parent)  # kernel_ext itself, not only _reload
 
 
 class ReloadError(RuntimeError):

@@ -13,7 +13,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ._coverage import Hits
+from .._changes._coverage import Hits
 from ._gateway import in_request
 
 Sink = Callable[[str], None]

@@ -1,0 +1,1 @@
+"""What changed: the contract diff under a cell, response diffs, and API coverage."""

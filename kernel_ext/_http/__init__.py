@@ -1,0 +1,1 @@
+"""`%%http` cells: the `.http` format, its variables, and the runner that sends them."""
