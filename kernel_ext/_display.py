@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from . import _fastapi_private as private
+from . import _compat as private
 
 
 @dataclass

@@ -18,7 +18,7 @@ from typing import Any
 from fastapi.routing import APIRoute, APIWebSocketRoute
 from starlette.routing import BaseRoute, Mount, Route, WebSocketRoute
 
-from .. import _fastapi_private as private
+from .. import _compat as private
 from .._reload._routes import middleware_key
 
 CellOf = Callable[[Any], "int | None"]  # object -> position of its cell, None when unknown

@@ -24,7 +24,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Router
 
-from .. import _fastapi_private as private
+from .. import _compat as private
 from ._boundnames import CellCode
 from ._oldversions import OldVersions
 from ._overrides import ChainedOverrides

@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 
-from .. import _fastapi_private as private
+from .. import _compat as private
 from ._types import TypeMap, mentions, substitute
 
 _PARAM = re.compile(r"\{([^}:]+)(:[^}]*)?\}")

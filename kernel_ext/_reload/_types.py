@@ -12,7 +12,7 @@ import typing
 from collections.abc import Mapping
 from typing import Any, get_args, get_origin
 
-from .. import _fastapi_private as private
+from .. import _compat as private
 
 TypeMap = Mapping[int, Any]  # id(old class or dependency) -> its current version
 

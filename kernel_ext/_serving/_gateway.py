@@ -12,7 +12,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._fastapi_private import call_with_stack
+from .._compat import call_with_stack
 from ._hostcheck import LOOPBACK_NAMES, HostPolicy, refused_host
 from ._lifespan import Lifespan
 from ._proxy import apply_forwarded_prefix

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from kernel_ext import _fastapi_private as private
+from kernel_ext import _compat as private
 
 
 def test_included_routers_are_kept_by_reference() -> None:
@@ -141,7 +141,7 @@ def test_runs_event_handlers_sees_through_included_routers_and_lifespans() -> No
 
     from fastapi import APIRouter, FastAPI
 
-    from kernel_ext._fastapi_private import runs_event_handlers
+    from kernel_ext._compat import runs_event_handlers
 
     app = FastAPI()
     assert runs_event_handlers(app)
@@ -161,7 +161,7 @@ def test_an_include_and_a_mount_can_be_pointed_at_a_new_router_or_app() -> None:
     from fastapi import APIRouter, FastAPI
     from fastapi.testclient import TestClient
 
-    from kernel_ext._fastapi_private import retarget_include, retarget_mount
+    from kernel_ext._compat import retarget_include, retarget_mount
 
     app, old, new = FastAPI(), APIRouter(), APIRouter()
     old.get("/x")(lambda: "old")

@@ -1,6 +1,6 @@
 """Every touch of FastAPI/Starlette internals lives here, so an upgrade breaks in one place.
 
-tests/test_fastapi_private.py pins each assumption against the installed FastAPI.
+tests/test_compat.py pins each assumption against the installed FastAPI.
 """
 
 from __future__ import annotations
