@@ -1,5 +1,6 @@
 """pyproject.toml: a small runtime set, extras for the rest; make and conda install every extra."""
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -79,3 +80,25 @@ def test_ci_runs_the_notebooks_with_the_reference_security_packages_installed() 
     ci = (ROOT / ".ci" / "run").read_text()
     install = ci.index("sh tools/install.sh .venv 'python-jose[cryptography]' 'passlib[bcrypt]'")
     assert install < ci.index("\nmake test")
+
+
+TEST_ONLY_PACKAGES = {"nbclient", "nbformat", "nbmake", "gunicorn", "pytest", "playwright", "hypothesis"}
+
+
+def test_the_package_imports_no_test_tooling() -> None:
+    # Test tooling lives in tests/ and the [test] extra; a user's `import kernel_ext` never needs it.
+    offenders = []
+    for path in sorted((ROOT / "kernel_ext").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            offenders += [
+                f"{path.relative_to(ROOT)}:{node.lineno} {name}"
+                for name in names
+                if name.split(".")[0] in TEST_ONLY_PACKAGES
+            ]
+    assert offenders == []
