@@ -163,3 +163,19 @@ def test_cell_column_follows_redefinitions_and_included_routers(shell: Shell) ->
     shell.ok("app.mount('/sub', sub)")
     [mount] = [row for row in kernel_ext.routes().rows if row.methods == "MOUNT"]
     assert (mount.path, mount.endpoint, mount.cell) == ("/sub", "FastAPI", f"[{sub}]")
+
+
+def test_a_route_redefined_on_an_included_router_moves_to_its_new_cell(shell: Shell) -> None:
+    # (from 02_magics) the router's other route keeps the cell that defined it
+    import kernel_ext
+
+    shell.ok("from fastapi import FastAPI, APIRouter\napp = FastAPI()\nitems = APIRouter(prefix='/items')")
+    first = shell.ok(
+        "@items.post('/{i}')\ndef create(i: int): return i\n"
+        "@items.get('/{i}')\ndef read(i: int): return i\n"
+        "app.include_router(items)"
+    ).execution_count
+    again = shell.ok("@items.get('/{i}')\ndef read(i: int): return -i").execution_count
+    cells = {(row.methods, row.path): row.cell for row in kernel_ext.routes().rows}
+    assert cells == {("POST", "/items/{i}"): f"[{first}]", ("GET", "/items/{i}"): f"[{again}]"}
+    assert shell.get("/items/3").json() == -3
