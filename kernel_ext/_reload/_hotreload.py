@@ -7,13 +7,11 @@ which the serving thread sees atomically.
 
 from __future__ import annotations
 
-import contextlib
-import inspect
 import operator
 import sys
 import types
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import compress
 from typing import Any
 
@@ -27,7 +25,6 @@ from starlette.routing import BaseRoute, Mount, Router
 from .. import _compat as private
 from ._boundnames import CellCode
 from ._oldversions import OldVersions
-from ._overrides import ChainedOverrides
 from ._routeindex import RouteIndex
 from ._routes import (
     dependency_calls,
@@ -39,11 +36,12 @@ from ._routes import (
     route_key,
     route_mentions,
 )
+from ._rules.dependency_overrides import point_old_versions_at_newest
+from ._rules.event_handlers import drop_previous_events, settle_events
+from ._rules.lifespan import LifespanInputs
+from ._rules.records import MISSING, AppState, CellRecord, Changes, Registration
 from ._shadows import Shadows
 from ._types import mentions
-
-_MISSING = object()
-_EVENT_LISTS = ("on_startup", "on_shutdown")
 
 
 @dataclass
@@ -54,55 +52,6 @@ class Snapshot:
     everything: bool
     routes: dict[int, tuple[Router, list[BaseRoute]]]
     apps: dict[int, AppState]  # id(app) -> its middleware and handlers before the cell
-
-
-@dataclass
-class AppState:
-    app: Starlette
-    middleware: list[Middleware]
-    handlers: dict[Any, Any]
-    events: dict[str, list[Any]] = field(default_factory=dict)  # on_startup/on_shutdown copies
-
-    @classmethod
-    def of(cls, app: Starlette) -> AppState:
-        router = getattr(app, "router", None)
-        events = {name: list(getattr(router, name, None) or ()) for name in _EVENT_LISTS}
-        return cls(app, list(app.user_middleware), dict(app.exception_handlers), events)
-
-
-@dataclass
-class CellRecord:
-    """What one cell registered on its last successful run."""
-
-    routes: list[tuple[Router, BaseRoute]] = field(default_factory=list)
-    middleware: list[tuple[Starlette, Middleware]] = field(default_factory=list)
-    handlers: list[Registration] = field(default_factory=list)  # exception handlers
-    events: list[Registration] = field(default_factory=list)  # on_event startup/shutdown
-
-
-@dataclass(eq=False)
-class Registration:
-    """One value a cell put in a keyed table (exception handlers) or a list (event handlers)."""
-
-    table: Any
-    key: Any
-    value: Any
-
-
-@dataclass
-class Changes:
-    routes: int = 0
-    rebuilt: int = 0
-    middleware: bool = False
-    warnings: list[str] = field(default_factory=list)
-    startup: list[Any] = field(default_factory=list)  # handlers the running app has yet to run
-    lifespan: bool = False  # the served app's lifespan read a name the cell rebound: run it again
-    # Routes this cell took over from another live cell: (route, that cell's id).
-    conflicts: list[tuple[BaseRoute, str]] = field(default_factory=list)
-
-    @property
-    def any(self) -> bool:
-        return bool(self.routes or self.rebuilt or self.middleware)
 
 
 class HotReloader:
@@ -128,7 +77,7 @@ class HotReloader:
         self._owner: dict[int, str] = {}  # id(route) -> the cell id whose record holds it
         self._record: CellRecord | None = None  # the cell being settled, until it is stored
         self._replacing_own = False  # see settle_registrations
-        self._lifespan_globals: dict[int, tuple[Any, frozenset[str]]] = {}  # the globals it reads
+        self._lifespan = LifespanInputs()
         self._taken: list[tuple[BaseRoute, BaseRoute]] = []  # (old, new) slot changes this cell
         self._middleware_shadows: Shadows[Middleware] = Shadows()
         self._handler_shadows: Shadows[Registration] = Shadows()
@@ -196,7 +145,7 @@ class HotReloader:
             return
         for name in code.names | self._written_by_functions:
             if name not in snapshot.names:
-                snapshot.names[name] = namespace.get(name, _MISSING)
+                snapshot.names[name] = namespace.get(name, MISSING)
 
     def after_cell(self, *, cell_id: str | None, succeeded: bool, count: int | None) -> Changes:
         snapshot, self._snapshot = self._snapshot, None
@@ -219,16 +168,19 @@ class HotReloader:
             changes.routes += self._retarget(recreated)
             changes.routes += self._rehome(snapshot, rebound, cell_id)
         if rebound:
-            changes.lifespan = self._lifespan_inputs_changed(snapshot, rebound)
+            changes.lifespan = self._lifespan.changed(self.app, snapshot.names, self.namespace, rebound)
         if new_types or new_dependencies:
             changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
         if new_types:
             self._warn_nested_models(new_types, changes)
         changes.middleware = self._settle_middleware(snapshot, record)
         for app in self._apps():
-            changes.startup += self._settle_events(app, snapshot.apps.get(id(app)), record, cell_id)
+            before = snapshot.apps.get(id(app))
+            changes.startup += settle_events(app, before, record, cell_id, served=app is self.app)
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
-            self._apply_dependency_overrides(rebound)
+            point_old_versions_at_newest(
+                self.app, rebound, self._stale, self.namespace, self._dependency_users
+            )
         if cell_id is not None:
             changes.conflicts = self._conflicts(cell_id)
             previous = self._cells.get(cell_id)
@@ -236,7 +188,7 @@ class HotReloader:
                 if previous is not None:
                     changes.routes += self._drop_previous(previous, record)
                     changes.middleware |= self._drop_previous_middleware(previous, record)
-                    _drop_previous_events(previous, record)
+                    drop_previous_events(previous, record)
                 self._cells[cell_id] = record
             else:  # keep what the earlier run registered
                 previous.routes += record.routes
@@ -268,7 +220,7 @@ class HotReloader:
                 continue
             changes.routes += self._drop_previous(previous, CellRecord())
             changes.middleware |= self._drop_previous_middleware(previous, CellRecord())
-            _drop_previous_events(previous, CellRecord())
+            drop_previous_events(previous, CellRecord())
         self._refresh_restored(changes)
         if changes.any and isinstance(self.app, FastAPI):
             private.forget_openapi(self.app)
@@ -333,11 +285,12 @@ class HotReloader:
         finally:
             self._replacing_own = False
         for app in self._apps():
-            changes.startup += self._settle_events(app, snapshot.apps.get(id(app)), record, owner)
+            before = snapshot.apps.get(id(app))
+            changes.startup += settle_events(app, before, record, owner, served=app is self.app)
         previous = self._cells.get(owner)
         if previous is not None:
             changes.middleware |= self._drop_previous_middleware(previous, record)
-            _drop_previous_events(previous, record)
+            drop_previous_events(previous, record)
         self._cells[owner] = record
         snapshot.apps = {id(app): AppState.of(app) for app in self._apps()}
         return changes
@@ -375,7 +328,7 @@ class HotReloader:
         replaced = False
         for name in changed:
             value = namespace[name]
-            old = before.get(name, _MISSING)
+            old = before.get(name, MISSING)
             self._defined_in[name] = count
             if isinstance(value, (APIRouter, FastAPI)):
                 self._names.setdefault(id(value), name)  # keys includes of a recreated router
@@ -404,7 +357,7 @@ class HotReloader:
         """id(old) -> new, for routers and sub-apps this cell made anew under the same name."""
         found: dict[int, Any] = {}
         for name in rebound:
-            old, new = snapshot.names.get(name, _MISSING), self.namespace.get(name)
+            old, new = snapshot.names.get(name, MISSING), self.namespace.get(name)
             if old is new or old is self.app:
                 continue
             if (isinstance(old, APIRouter) and isinstance(new, APIRouter)) or (
@@ -440,7 +393,7 @@ class HotReloader:
         new one: in a fresh run those cells run after this one, on the new object."""
         moved_count = 0
         for name in rebound:
-            old, new = snapshot.names.get(name, _MISSING), self.namespace.get(name)
+            old, new = snapshot.names.get(name, MISSING), self.namespace.get(name)
             old_router, new_router = getattr(old, "router", old), getattr(new, "router", new)
             if old is new or not (isinstance(old_router, Router) and isinstance(new_router, Router)):
                 continue
@@ -459,29 +412,8 @@ class HotReloader:
             moved_count += len(moved)
         return moved_count
 
-    def _lifespan_inputs_changed(self, snapshot: Snapshot, rebound: list[str]) -> bool:
-        """Whether a fresh run's lifespan would differ: the cell redefined the lifespan function
-        (then the app takes the new one) or rebound a global it reads (`ml_models = {}`)."""
-        router = getattr(self.app, "router", None)
-        context = getattr(router, "lifespan_context", None)
-        function = inspect.unwrap(context) if callable(context) else None
-        if not isinstance(function, types.FunctionType):
-            return False
-        for name in rebound:
-            old, new = snapshot.names.get(name, _MISSING), self.namespace.get(name)
-            if (old is context or old is function) and callable(new):
-                router.lifespan_context = (  # type: ignore[union-attr]
-                    contextlib.asynccontextmanager(new) if inspect.isasyncgenfunction(new) else new
-                )
-                return True
-        reads = self._lifespan_globals.get(id(function))
-        if reads is None or reads[0] is not function:
-            reads = (function, frozenset(inspect.getclosurevars(function).globals))
-            self._lifespan_globals = {id(function): reads}
-        return not reads[1].isdisjoint(rebound)
-
     def _current(self, name: str) -> Any:
-        return self.namespace.get(name, _MISSING)
+        return self.namespace.get(name, MISSING)
 
     # --- routes -------------------------------------------------------------------------------
 
@@ -754,7 +686,7 @@ class HotReloader:
                 mapping[old_id] = current
         for old_id in self._stale_dependencies:
             current = self._current(self._stale.name_of(old_id))
-            if current is not _MISSING and id(current) != old_id and callable(current):
+            if current is not MISSING and id(current) != old_id and callable(current):
                 mapping[old_id] = current
         return mapping
 
@@ -896,7 +828,7 @@ class HotReloader:
                     entry.key = new
                     self._live_handlers[(id(now), new)] = entry
         for key, value in now.items():
-            if before.get(key, _MISSING) is value or id(key) in rekeyed:
+            if before.get(key, MISSING) is value or id(key) in rekeyed:
                 continue
             entry = Registration(app.exception_handlers, key, value)
             record.handlers.append(entry)
@@ -919,7 +851,7 @@ class HotReloader:
                 continue
             below, serving = self._handler_shadows.remove(entry)
             table = entry.table
-            if not serving or table.get(entry.key, _MISSING) is not entry.value:
+            if not serving or table.get(entry.key, MISSING) is not entry.value:
                 continue
             if below is not None:
                 table[entry.key] = below.value
@@ -957,67 +889,6 @@ class HotReloader:
             else:
                 private.reset_middleware_stack(app)
         return served_changed
-
-    def _settle_events(
-        self, app: Starlette, before: AppState | None, record: CellRecord, cell_id: str | None
-    ) -> list[Any]:
-        """`@app.on_event(...)` handlers the cell added. Returns the startup handlers that the
-        served app's lifespan, already past its startup, would otherwise never run."""
-        router = getattr(app, "router", None)
-        due: list[Any] = []
-        for name in _EVENT_LISTS:
-            handlers = getattr(router, name, None)
-            if not isinstance(handlers, list):
-                continue
-            if before is None:  # first seen now: what it has is not this cell's (see above)
-                continue
-            known = {id(h) for h in before.events.get(name, ())}
-            new = [h for h in handlers if id(h) not in known]
-            if not new:
-                continue
-            if cell_id is None:  # no cell to own them: a handler of the same name is replaced
-                names = {getattr(h, "__qualname__", None) for h in new}
-                handlers[:] = [h for h in handlers if id(h) not in known or h.__qualname__ not in names]
-            record.events.extend(Registration(handlers, name, h) for h in new)
-            started = before is not None and app is self.app and private.runs_event_handlers(app)
-            if name == "on_startup" and started:
-                due += new
-        return due
-
-    # --- dependencies -------------------------------------------------------------------------
-
-    def _apply_dependency_overrides(self, rebound: list[str]) -> None:
-        """Routes keep `Depends(old)`; point every old version at the newest one.
-
-        FastAPI's overrides are not transitive, so each old version maps straight to the newest.
-        Only the names this cell rebound are visited, so the cost does not grow with history,
-        except for an app not seen before, which gets every mapping.
-        """
-        app = self.app
-        assert app is not None
-        names: Iterable[str] = rebound
-        if not isinstance(app.dependency_overrides, ChainedOverrides):
-            app.dependency_overrides = ChainedOverrides(app.dependency_overrides)
-            names = self._stale.names()
-        reloaded = app.dependency_overrides.reloaded
-        for name in names:
-            current = self._current(name)
-            if current is _MISSING or not callable(current):
-                continue
-            for old in self._stale.versions(name):
-                # A dependency whose every route was re-run with it is left unmapped: a request
-                # already matched to an old route then finishes wholly in the old version.
-                if current is old or (self._dependency_users.get(id(old)) == 0 and old not in reloaded):
-                    continue
-                reloaded[old] = current
-
-
-def _drop_previous_events(previous: CellRecord, record: CellRecord) -> None:
-    """Event handlers a re-run or deleted cell no longer adds: a re-run replaces, not stacks."""
-    keep = {id(e) for e in record.events}
-    for entry in previous.events:
-        if id(entry) not in keep:
-            entry.table[:] = [h for h in entry.table if h is not entry.value]
 
 
 def _repointed(route: BaseRoute, replaced: Mapping[int, Any]) -> BaseRoute | None:

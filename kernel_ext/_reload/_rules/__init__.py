@@ -1,0 +1,10 @@
+"""The rules hot reload applies after a cell, one kind of change per module.
+
+`_hotreload.HotReloader` runs them in order; each works on bare routers and apps, and is
+unit-tested on them (tests/test_reload_rules_*.py):
+
+- `records`: what a cell registered, and what one settle step reports.
+- `event_handlers`: `@app.on_event` handlers a re-run cell replaces rather than stacks.
+- `lifespan`: whether a cell changed what the served app's lifespan runs.
+- `dependency_overrides`: routes holding `Depends(old)` reach the newest version.
+"""
