@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 
-from ... import _fastapi_private as private
+from ... import _compat as private
 from .records import EVENT_LISTS, AppState, CellRecord, Registration
 
 
