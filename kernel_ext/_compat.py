@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi import params as fastapi_params
 from fastapi import routing as fastapi_routing
+from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -115,6 +116,32 @@ def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, se
         scope["root_path"] = root_path
     scope["app"] = app
     return stack(scope, receive, send)
+
+
+def user_middleware(app: Any) -> list[Middleware]:
+    """A copy of the middleware registered on a Starlette app, outermost first.
+
+    Starlette keeps them in `app.user_middleware` (what `add_middleware` inserts at the front)
+    and reads that list each time it builds the stack.
+    """
+    return list(getattr(app, "user_middleware", None) or ())
+
+
+def set_user_middleware(app: Any, middleware: list[Middleware]) -> None:
+    """Register exactly `middleware` on `app`; the next stack built from the app uses it."""
+    app.user_middleware = middleware
+
+
+def set_middleware_class(middleware: Middleware, cls: type) -> None:
+    """Make a registered `Middleware` entry build `cls` (Starlette keeps it in a plain attribute)."""
+    middleware.cls = cls  # type: ignore[misc]  # declared as a factory type; any class builds
+
+
+def build_stack(app: Any) -> ASGIApp:
+    """The app's middleware stack built now (`build_middleware_stack`), or the app itself if it
+    has none (a plain ASGI callable)."""
+    builder = getattr(app, "build_middleware_stack", None)
+    return builder() if builder is not None else app
 
 
 def reset_middleware_stack(app: Any) -> None:

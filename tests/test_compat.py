@@ -1,6 +1,7 @@
 """Pins every FastAPI internal we touch: an upgrade that changes one fails here first."""
 
 import warnings
+from typing import Any
 
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
@@ -206,3 +207,51 @@ def test_the_memo_caches_that_hold_old_versions_exist_and_are_emptied() -> None:
     assert id(x) in routing._endpoint_context_cache
     private.forget_endpoints({id(x)})
     assert id(x) not in routing._endpoint_context_cache
+
+
+def _header_middleware(value: str) -> type:
+    class Tag:
+        def __init__(self, app: Any) -> None:
+            self.app = app
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            async def tagged(message: dict[str, Any]) -> None:
+                if message["type"] == "http.response.start":
+                    message["headers"] = [*message.get("headers", []), (b"x-tag", value.encode())]
+                await send(message)
+
+            await self.app(scope, receive, tagged)
+
+    return Tag
+
+
+def test_the_registered_middleware_list_is_what_the_next_stack_is_built_from() -> None:
+    """Hot reload replaces, drops and re-points middleware by rewriting Starlette's list, then
+    builds the stack again: each step must show in the next request."""
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    app.get("/x")(lambda: 1)
+    app.add_middleware(_header_middleware("a"))
+    app.add_middleware(_header_middleware("b"))
+    registered = private.user_middleware(app)
+    assert [m.cls.__name__ for m in registered] == ["Tag", "Tag"]  # outermost (the last added) first
+    registered.clear()  # a copy: the app keeps its own
+    assert len(private.user_middleware(app)) == 2
+
+    def tags() -> list[str]:
+        stack = private.build_stack(app)
+
+        async def serve(scope: Any, receive: Any, send: Any) -> None:
+            await private.call_with_stack(app, stack, scope, receive, send)
+
+        return TestClient(serve).get("/x").headers.get_list("x-tag")
+
+    assert tags() == ["a", "b"]
+    first = private.user_middleware(app)[1]
+    private.set_user_middleware(app, [first])
+    assert tags() == ["a"]
+    private.set_middleware_class(first, _header_middleware("c"))
+    assert tags() == ["c"]
+    assert private.user_middleware(object()) == []
+    assert private.build_stack(len) is len  # a plain ASGI callable is its own stack

@@ -56,7 +56,7 @@ def _describe(app: Any, prefix: str, shape: Shape, cell_of: CellOf, ns: dict[str
         if isinstance(route, Mount) and getattr(route.app, "router", None) is not None:
             _describe(route.app, prefix + path, shape, cell_of, ns, depth + 1)
     shape["operations"].update(_operations(app, prefix))
-    for middleware in getattr(app, "user_middleware", []):
+    for middleware in private.user_middleware(app):
         dispatch = middleware.kwargs.get("dispatch")
         shown = {k: v for k, v in middleware.kwargs.items() if k != "dispatch"}
         shape["middleware"].append(

@@ -762,7 +762,7 @@ class HotReloader:
         return served_changed
 
     def _settle_app_middleware(self, app: Starlette, before: AppState, record: CellRecord) -> bool:
-        current = app.user_middleware
+        current = private.user_middleware(app)
         known = {id(m) for m in before.middleware}
         new = [m for m in current if id(m) not in known]
         if not new:
@@ -794,13 +794,13 @@ class HotReloader:
                     settled.append(taker)
             elif id(m) in known or id(m) not in placed:
                 settled.append(m)
-        app.user_middleware = settled
+        private.set_user_middleware(app, settled)
         return True
 
     def _retarget_middleware(self, app: Starlette) -> bool:
         """Middleware added as a class that has been redefined since: a fresh run would add the
         new class. Changed in place, so records and replacement keys still know the entry."""
-        stale = [m for m in app.user_middleware if id(m.cls) in self._stale_types]
+        stale = [m for m in private.user_middleware(app) if id(m.cls) in self._stale_types]
         if not stale:
             return False
         current = self._stale_map()
@@ -808,7 +808,7 @@ class HotReloader:
         for m in stale:
             new = current.get(id(m.cls))
             if isinstance(new, type):
-                m.cls = new  # type: ignore[misc]  # Middleware keeps its class in a plain attribute
+                private.set_middleware_class(m, new)
                 changed = True
         return changed
 
@@ -875,15 +875,16 @@ class HotReloader:
         served_changed = False
         for app in self._apps():
             replacement = gone.get(id(app), (app, {}))[1]
-            settled = [replacement.get(id(m), m) for m in app.user_middleware]
+            registered = private.user_middleware(app)
+            settled = [replacement.get(id(m), m) for m in registered]
             remaining = [m for m in settled if m is not None]
-            if len(remaining) == len(app.user_middleware) and all(
-                a is b for a, b in zip(remaining, app.user_middleware, strict=True)
+            if len(remaining) == len(registered) and all(
+                a is b for a, b in zip(remaining, registered, strict=True)
             ):
                 if id(app.exception_handlers) not in handler_tables:
                     continue
             else:
-                app.user_middleware = remaining
+                private.set_user_middleware(app, remaining)
             if app is self.app:
                 served_changed = True
             else:

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from .._compat import call_with_stack
+from .._compat import build_stack, call_with_stack
 from ._hostcheck import LOOPBACK_NAMES, HostPolicy, refused_host
 from ._lifespan import Lifespan
 from ._proxy import apply_forwarded_prefix
@@ -40,11 +40,6 @@ class Served:
 
     def __post_init__(self) -> None:
         self.lifespan = Lifespan(self.app)
-
-
-def build_stack(app: Any) -> ASGIApp:
-    builder = getattr(app, "build_middleware_stack", None)
-    return builder() if builder is not None else app
 
 
 # (time, client, method, raw path, query string, HTTP version, status): see RequestLog.access.

@@ -9,6 +9,8 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Router
 
+from ... import _compat
+
 MISSING = object()  # a name the namespace did not hold (None is a value like any other)
 EVENT_LISTS = ("on_startup", "on_shutdown")
 
@@ -27,7 +29,7 @@ class AppState:
     def of(cls, app: Starlette) -> AppState:
         router = getattr(app, "router", None)
         events = {name: list(getattr(router, name, None) or ()) for name in EVENT_LISTS}
-        return cls(app, list(app.user_middleware), dict(app.exception_handlers), events)
+        return cls(app, _compat.user_middleware(app), dict(app.exception_handlers), events)
 
 
 @dataclass
