@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from .._http._read import BodyLimits, Cut, StreamStart, read_body
 from .._render import size_text
 
 FileTuple = tuple[str, bytes, str]  # filename, content, content type
@@ -69,7 +69,6 @@ class Outcome:
     cut_short: str = ""  # why the body is incomplete (an endless stream, too big, interrupted)
 
 
-StreamStart = Callable[[httpx.Response], Callable[[bytes], None]]
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
@@ -95,14 +94,12 @@ class Sender:
         self.stream_timeout = stream_timeout
         self.max_body_bytes = max_body_bytes
         self._client: httpx.Client | None = None
-        self._transport: _LimitingTransport | None = None
 
     @property
     def client(self) -> httpx.Client:
         if self._client is None:
-            self._transport = _LimitingTransport()
             self._client = httpx.Client(
-                transport=self._transport,
+                transport=_PlainOrSecure(),
                 timeout=self._timeout,
                 follow_redirects=self._follow_redirects,
             )
@@ -125,18 +122,14 @@ class Sender:
 
     def send(self, request: httpx.Request, on_stream: StreamStart | None = None) -> Outcome:
         client = self.client
-        assert self._transport is not None
         start = time.perf_counter()
+        # The deadline is checked as chunks arrive: a body that stalls is reported as stalled
+        # (after ex.timeout), not as still arriving.
         limits = BodyLimits(
-            deadline=time.monotonic() + self.body_seconds,
-            seconds=self.body_seconds,
-            max_bytes=self.max_body_bytes,
-            read_timeout=self._timeout,
-            on_stream=on_stream,
-        )
-        self._transport.limits = limits
+            self.body_seconds, self.max_body_bytes, wake_at_deadline=False, on_stream=on_stream
+        ).start()
         try:
-            response = client.send(request)
+            response = client.send(request, stream=True)
         except httpx.TimeoutException:
             return Outcome(None, _ms(start), f"Timed out after {self.timeout:g} s: {_what(request)}")
         except httpx.ConnectError as error:
@@ -144,9 +137,21 @@ class Sender:
             return Outcome(None, _ms(start), f"{message} ({error}). Is the server running?")
         except Exception as error:  # anything else is still shown, never raised into the cell
             return Outcome(None, _ms(start), f"{type(error).__name__}: {error} ({_what(request)})")
-        finally:
-            self._transport.limits = None
-        return Outcome(response, _ms(start), cut_short=limits.cut_short)
+        read_body(response, limits)
+        return Outcome(response, _ms(start), cut_short=self._why_cut(limits))
+
+    def _why_cut(self, limits: BodyLimits) -> str:
+        if limits.cut is Cut.DEADLINE:
+            return f"Still arriving after {limits.seconds:g} s (ex.stream_timeout)"
+        if limits.cut is Cut.STALLED:
+            return f"Nothing more arrived for {self._timeout:g} s (ex.timeout)"
+        if limits.cut is Cut.TOO_BIG:
+            return f"Larger than {size_text(self.max_body_bytes)} (ex.max_body_bytes)"
+        if limits.cut is Cut.BROKE_OFF:
+            return f"The body broke off ({type(limits.error).__name__}: {limits.error})"
+        if limits.cut is Cut.INTERRUPTED:
+            return "Interrupted"
+        return ""
 
     def close(self) -> None:
         if self._client is not None:
@@ -161,43 +166,16 @@ def _what(request: httpx.Request) -> str:
     return f"{request.method} {request.url}"
 
 
-@dataclass
-class BodyLimits:
-    """How much of a body one send reads, and why it stopped early (empty when it did not)."""
-
-    deadline: float  # time.monotonic()
-    seconds: float
-    max_bytes: int
-    read_timeout: float
-    on_stream: StreamStart | None = None
-    cut_short: str = ""
-
-
-class _LimitingTransport(httpx.BaseTransport):
+class _PlainOrSecure(httpx.BaseTransport):
     def __init__(self) -> None:
         self._plain = _transport(verify=False)  # plain http needs no certificates
         self._secure: httpx.HTTPTransport | None = None  # loading CA certificates takes ~100 ms
-        self.limits: BodyLimits | None = None
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme == "https":
             self._secure = self._secure or _transport(verify=True)
-            response = self._secure.handle_request(request)
-        else:
-            response = self._plain.handle_request(request)
-        limits = self.limits
-        if limits is None:
-            return response
-        limits.cut_short = ""  # a redirect's body was read too: only the final one counts
-        on_stream = limits.on_stream
-        on_chunk = on_stream(response) if on_stream is not None and _is_streamed(response) else None
-        stream = _LimitedStream(response.stream, limits, on_chunk)  # type: ignore[arg-type]
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            stream=stream,
-            extensions=response.extensions,
-        )
+            return self._secure.handle_request(request)
+        return self._plain.handle_request(request)
 
     def close(self) -> None:
         self._plain.close()
@@ -209,54 +187,3 @@ def _transport(verify: bool) -> httpx.HTTPTransport:
     # No keep-alive: the in-kernel server restarts and drops connections after a 500, and a
     # stale pooled connection would turn the next send into a spurious "connection reset".
     return httpx.HTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0))
-
-
-def _is_streamed(response: httpx.Response) -> bool:
-    # A body without a length (chunked) may still be coming; an encoded one can't be shown raw.
-    headers = response.headers
-    return "content-length" not in headers and "content-encoding" not in headers
-
-
-class _LimitedStream(httpx.SyncByteStream):
-    """Yields a body until it ends, the deadline passes, the size cap is reached or the kernel
-    is interrupted; then what arrived stands as the whole body and `limits.cut_short` says why."""
-
-    def __init__(
-        self, inner: httpx.SyncByteStream, limits: BodyLimits, on_chunk: Callable[[bytes], None] | None
-    ) -> None:
-        self._inner = inner
-        self._limits = limits
-        self._on_chunk = on_chunk
-
-    def __iter__(self) -> Iterator[bytes]:
-        limits, size = self._limits, 0
-        chunks = iter(self._inner)
-        while True:
-            try:
-                chunk = next(chunks)
-            except StopIteration:
-                return
-            except httpx.ReadTimeout:
-                limits.cut_short = f"Nothing more arrived for {limits.read_timeout:g} s (ex.timeout)"
-                return
-            except httpx.TransportError as error:  # e.g. the server dropped the connection
-                limits.cut_short = f"The body broke off ({type(error).__name__}: {error})"
-                return
-            except KeyboardInterrupt:  # the kernel's stop button: keep what arrived
-                limits.cut_short = "Interrupted"
-                return
-            too_big = size + len(chunk) > limits.max_bytes
-            chunk = chunk[: limits.max_bytes - size]
-            size += len(chunk)
-            if self._on_chunk is not None:
-                self._on_chunk(chunk)
-            yield chunk
-            if too_big:
-                limits.cut_short = f"Larger than {size_text(limits.max_bytes)} (ex.max_body_bytes)"
-                return
-            if time.monotonic() >= limits.deadline:
-                limits.cut_short = f"Still arriving after {limits.seconds:g} s (ex.stream_timeout)"
-                return
-
-    def close(self) -> None:
-        self._inner.close()

@@ -23,16 +23,13 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import dataclasses
 import functools
 import html
 import itertools
 import json
 import shlex
-import socket
 import ssl
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +50,7 @@ from ._file import (
     body_include,
     parse_http,
 )
+from ._read import BodyLimits, Cut, read_body
 from ._vars import Resolver
 
 DEFAULT_OUTPUT = "_http"
@@ -654,84 +652,27 @@ def _send(
     """The response with its body read (cut off after `timeout`), the time taken, notes."""
     label = f"{request.method} {request.url}"
     started = time.perf_counter()
+    limits = BodyLimits(timeout).start()
     try:
         response = client.send(request, follow_redirects=spec.follow_redirects, stream=True)
-        try:
-            cut_off = _read_body(response, started + timeout)
-        finally:
-            response.close()
     except httpx.ConnectError:
         raise HttpRequestError(f"{label}: could not connect; is the server running?") from None
     except httpx.TimeoutException:
         raise HttpRequestError(f"{label}: no response within {timeout:g} s (see --timeout)") from None
     except (httpx.HTTPError, OSError) as exc:
         raise HttpRequestError(f"{label}: {type(exc).__name__}: {exc}") from None
+    read_body(response, limits)
+    if limits.cut is Cut.INTERRUPTED:
+        raise KeyboardInterrupt
+    if limits.cut is Cut.BROKE_OFF:  # not a cut the user asked for: the request failed
+        raise HttpRequestError(f"{label}: {type(limits.error).__name__}: {limits.error}")
     notes = []
-    if cut_off:
+    if limits.cut is not None:  # the deadline passed, or the stream paused as long
         notes.append(
             f"cut off after {timeout:g} s with the body still arriving: showing the "
             f"{len(response.content):,} bytes received (--timeout SECONDS waits longer)"
         )
     return response, (time.perf_counter() - started) * 1000, notes
-
-
-def _read_body(response: httpx.Response, deadline: float) -> bool:
-    """Read the body until it ends or `deadline` passes; True when it was cut off."""
-    chunks: list[bytes] = []
-    cut_off = False
-    with _Watchdog(response, deadline) as watchdog:
-        try:
-            for chunk in response.iter_bytes():
-                chunks.append(chunk)
-                if time.perf_counter() >= deadline:
-                    cut_off = True
-                    break
-        except httpx.ReadTimeout:
-            cut_off = True  # the stream paused for longer than the timeout
-        except (httpx.HTTPError, OSError):
-            if not watchdog.fired:
-                raise
-            cut_off = True
-    # What `Response.read()` stores; set here so that a body cut off keeps what arrived.
-    response._content = b"".join(chunks)
-    return cut_off
-
-
-class _Watchdog:
-    """Shuts the response's socket at the deadline, to wake a read that would otherwise wait
-    for a chunk that may never come (a stream that never ends, or pauses)."""
-
-    def __init__(self, response: httpx.Response, deadline: float) -> None:
-        self.fired = False
-        self._socket = _socket_of(response)
-        self._lock = threading.Lock()
-        self._done = False
-        self._timer = threading.Timer(max(deadline - time.perf_counter(), 0.05), self._fire)
-        self._timer.daemon = True
-
-    def __enter__(self) -> _Watchdog:
-        if self._socket is not None:
-            self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._done = True
-        self._timer.cancel()
-
-    def _fire(self) -> None:
-        with self._lock:
-            if self._done or self._socket is None:
-                return
-            self.fired = True
-            with contextlib.suppress(OSError):  # already closed
-                socket.socket.shutdown(self._socket, socket.SHUT_RDWR)
-
-
-def _socket_of(response: httpx.Response) -> socket.socket | None:
-    stream = response.extensions.get("network_stream")
-    sock = stream.get_extra_info("socket") if stream is not None else None
-    return sock if isinstance(sock, socket.socket) else None
 
 
 def _save(spec: HttpRequestSpec, response: httpx.Response, text: _Text) -> str:
