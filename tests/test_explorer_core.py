@@ -246,3 +246,10 @@ def test_a_stopped_server_is_shown_not_raised(server: tuple[FastAPI, str]) -> No
     ex.select("GET", "/text")
     assert ex.send() is None
     assert ex.output_text == "Error: The kernel_ext server is not running; %api start starts it."
+
+
+def test_picker_labels_sort_by_tag_then_path_with_websockets_under_their_own_tag(ex: Explorer) -> None:
+    # (from 01_explorer)
+    labels = [label for label, _ in ex.picker.options]
+    assert labels[0] == "auth · GET    /basic  — Basic Me"
+    assert "websocket · WS     /ws/{room}  — Chat" in labels
