@@ -184,8 +184,11 @@ class ApiMagics(Magics):
 
         session = current_session()
         base_url = session.base_url if session is not None and session.running else None
+        memory = session.http if session is not None else None
         count = self.shell.execution_count - 1  # this cell's In [N]
-        return run_http_cell(line, cell, base_url=base_url, user_ns=self.shell.user_ns, count=count)
+        return run_http_cell(
+            line, cell, base_url=base_url, user_ns=self.shell.user_ns, count=count, memory=memory
+        )
 
 
 class ApiError(Exception):

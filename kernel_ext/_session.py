@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 from starlette.applications import Starlette
 
 from ._changes._contract import ContractWatch
+from ._http._memory import HttpMemory
 from ._reload._boundnames import NameWatch
 from ._reload._hotreload import HotReloader, warn
 from ._reload._modules import ModuleWatch
@@ -54,8 +55,10 @@ class Session:
         self._listeners: list[Listener] = []
         self._refused: Any | None = None
         self.live_log: Any | None = None  # the `%api log` widget, if shown
+        self.explorer: Any | None = None  # `%api explore`: one Explorer per session
         self.cell_runs: dict[int, tuple[str | None, bool]] = {}  # count -> (cell id, succeeded)
         self.cells = NotebookCells()  # each cell's latest source: what a fresh run would run
+        self.http = HttpMemory()  # `%%http`: named responses and variables for later cells
         self._public_url: tuple[int, str] | None = None
         self._switch_interval: float | None = None
         # The contract diff: noted by a listener, made once the cell's changes serve.

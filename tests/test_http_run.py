@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from kernel_ext._http._file import HttpSyntaxError, HttpVariableError
+from kernel_ext._http._memory import HttpMemory
 from kernel_ext._http._run import (
     HttpCellResult,
     HttpExpectationError,
@@ -173,15 +174,15 @@ def test_login_then_authorized_request(server: Server) -> None:
 
 
 def test_named_responses_carry_over_to_later_cells(server: Server) -> None:
-    user_ns = {"password": "secret"}
+    user_ns, memory = {"password": "secret"}, HttpMemory()
     login = LOGIN.split("###")[0]
-    run_http_cell("", login, base_url=server.url, user_ns=user_ns)
+    run_http_cell("", login, base_url=server.url, user_ns=user_ns, memory=memory)
     me = "GET /users/me\nAuthorization: Bearer {{login.response.body.$.access_token}}"
-    result = run_http_cell("", me, base_url=server.url, user_ns=user_ns)
+    result = run_http_cell("", me, base_url=server.url, user_ns=user_ns, memory=memory)
     assert result.json()["name"] == "alice"
-    # Another namespace (another kernel) does not see them.
+    # Another memory (another kernel's session) does not see them.
     with pytest.raises(HttpVariableError, match="no earlier request is named that"):
-        run_http_cell("", me, base_url=server.url, user_ns={})
+        run_http_cell("", me, base_url=server.url, user_ns=user_ns, memory=HttpMemory())
 
 
 def test_output_name_and_several_requests(server: Server) -> None:
@@ -598,42 +599,50 @@ def test_other_authorization_schemes_are_sent_as_written(server: Server) -> None
 
 def test_file_variables_carry_over_to_later_cells(server: Server) -> None:
     user_ns: dict = {}
+    memory = HttpMemory()
 
     def cell(text: str, line: str = ""):
-        return run_http_cell(line, text, base_url=server.url, user_ns=user_ns)
+        return run_http_cell(line, text, base_url=server.url, user_ns=user_ns, memory=memory)
 
     assert cell("# settings for the cells below\n@item = 3\n@path = /items/{{item}}") is None
     assert cell("GET {{path}}").json()["id"] == 3
     assert cell("@item = 4\nGET {{path}}").json()["id"] == 4  # redefined; {{path}} follows
     assert cell("GET {{path}}").json()["id"] == 4
     with pytest.raises(HttpVariableError, match="undefined variable 'path'"):
-        run_http_cell("", "GET {{path}}", base_url=server.url, user_ns={})  # another kernel
+        run_http_cell(
+            "", "GET {{path}}", base_url=server.url, user_ns={}, memory=HttpMemory()
+        )  # another kernel
     with pytest.raises(HttpUsageError, match="--expect needs a request"):
         cell("@item = 5", "--expect 200")
 
 
 def test_a_cell_that_fails_its_checks_defines_nothing(server: Server) -> None:
     user_ns: dict = {}
+    memory = HttpMemory()
     with pytest.raises(HttpVariableError):
-        run_http_cell("", "@item = 7\nGET /items/{{item}}/{{nope}}", base_url=server.url, user_ns=user_ns)
+        run_http_cell(
+            "", "@item = 7\nGET /items/{{item}}/{{nope}}", base_url=server.url, user_ns=user_ns, memory=memory
+        )
     with pytest.raises(HttpVariableError, match="undefined variable 'item'"):
-        run_http_cell("", "GET /items/{{item}}", base_url=server.url, user_ns=user_ns)
+        run_http_cell("", "GET /items/{{item}}", base_url=server.url, user_ns=user_ns, memory=memory)
 
 
 def test_an_error_in_a_carried_variable_says_where_it_came_from(server: Server) -> None:
     user_ns: dict = {}
-    run_http_cell("", "@broken = {{nope}}", base_url=server.url, user_ns=user_ns)
+    memory = HttpMemory()
+    run_http_cell("", "@broken = {{nope}}", base_url=server.url, user_ns=user_ns, memory=memory)
     with pytest.raises(HttpVariableError) as info:
-        run_http_cell("", "GET /items/{{broken}}", base_url=server.url, user_ns=user_ns)
+        run_http_cell("", "GET /items/{{broken}}", base_url=server.url, user_ns=user_ns, memory=memory)
     assert info.value.line_no is None
     assert "(in a variable defined in an earlier %%http cell)\n    @broken = {{nope}}" in str(info.value)
 
 
 def test_a_stream_that_never_ends_is_cut_off(server: Server) -> None:
     user_ns: dict = {}
+    memory = HttpMemory()
     started = time.monotonic()
     result = run_http_cell(
-        "--timeout 1.5", "# @name events\nGET /events", base_url=server.url, user_ns=user_ns
+        "--timeout 1.5", "# @name events\nGET /events", base_url=server.url, user_ns=user_ns, memory=memory
     )
     assert time.monotonic() - started < 4
     assert result.status_code == 200
@@ -644,7 +653,7 @@ def test_a_stream_that_never_ends_is_cut_off(server: Server) -> None:
     assert f"note: {note}" in repr(result) and "cut off after 1.5 s" in result._repr_html_()
     # What arrived is usable, here and in later cells.
     again = run_http_cell(
-        "", "POST /echo\n\n{{events.response.body.*}}", base_url=server.url, user_ns=user_ns
+        "", "POST /echo\n\n{{events.response.body.*}}", base_url=server.url, user_ns=user_ns, memory=memory
     )
     assert again.json()["body"].startswith("data: 0\n\ndata: 1\n\n")
 
@@ -685,3 +694,8 @@ def test_carried_variables_and_notes_in_an_ipython_shell(shell, capsys) -> None:
     result = shell.ok("%%http -o got\nGET /items/{{item}}\n\n> {% client.log(1) %}")
     assert shell.ns["got"].json() == {"id": 8} and result.result is shell.ns["got"]
     assert "note: line 4: JavaScript handlers" in capsys.readouterr().out
+    # The kernel's session holds what carries over; a new session starts with nothing.
+    assert shell.session.http.variables.keys() == {"item"}
+    shell.ok("%unload_ext kernel_ext")
+    shell.ok("%load_ext kernel_ext")
+    assert shell.session.http.variables == {} and shell.session.http.responses == {}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from typing import Any
 
 from ._core import Explorer, HeaderEditor
@@ -11,7 +10,6 @@ from ._errors import ExplorerError
 __all__ = ["Explorer", "ExplorerError", "HeaderEditor", "explore"]
 
 _BASE_URL_CODE = "kernel_ext.base_url()"
-_EXPLORERS: weakref.WeakKeyDictionary[Any, Explorer] = weakref.WeakKeyDictionary()
 
 
 def explore(session: Any = None) -> Explorer:
@@ -26,7 +24,7 @@ def explore(session: Any = None) -> Explorer:
         session = current_session()
     if session is None:
         raise ExplorerError("kernel_ext is not loaded: run %load_ext kernel_ext first")
-    existing = _EXPLORERS.get(session)
+    existing = session.explorer  # the session holds it, as all per-kernel state
     if existing is not None and not existing.closed:
         existing.refresh()
         return existing
@@ -39,7 +37,7 @@ def explore(session: Any = None) -> Explorer:
         cell_count=lambda: session.shell.execution_count - 1,  # the cell running, or the last
     )
     explorer.attach(session)
-    _EXPLORERS[session] = explorer
+    session.explorer = explorer
     return explorer
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import base64
-import dataclasses
 import functools
 import html
 import itertools
@@ -32,7 +31,7 @@ import shlex
 import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 from urllib.parse import quote
@@ -40,6 +39,7 @@ from urllib.parse import quote
 import httpx
 
 from .._changes._responsediff import ResponseDiff, diff_responses
+from .._render import response_html, response_text
 from ._file import (
     BodyInclude,
     HttpCellError,
@@ -50,6 +50,7 @@ from ._file import (
     body_include,
     parse_http,
 )
+from ._memory import HttpMemory
 from ._read import BodyLimits, Cut, read_body
 from ._vars import Resolver
 
@@ -307,10 +308,6 @@ class HttpCellResult:
 def _html(exchange: Exchange) -> str:
     title = f"<div><b>{html.escape(exchange.spec.title)}</b></div>" if exchange.spec.title else ""
     notes = "".join(f"<div style='color:#b45309'>⚠ {html.escape(note)}</div>" for note in exchange.notes)
-    try:
-        from kernel_ext._render import response_html
-    except ImportError:
-        return title + notes + _fallback_html(exchange)
     return title + notes + response_html(exchange.response, exchange.elapsed_ms)
 
 
@@ -320,45 +317,7 @@ def _text(exchange: Exchange) -> str:
     if exchange.spec.title:
         label = f"### {exchange.spec.title}\n{label}"
     label += "".join(f"\nnote: {note}" for note in exchange.notes)
-    try:
-        from kernel_ext._render import response_text
-    except ImportError:
-        return f"{label}\n{_fallback_text(exchange)}"
     return f"{label}\n{response_text(response, exchange.elapsed_ms)}".rstrip()
-
-
-def _pretty_body(response: httpx.Response) -> str:
-    try:
-        return json.dumps(response.json(), indent=2, ensure_ascii=False)
-    except ValueError:
-        return response.text
-
-
-def _fallback_text(exchange: Exchange) -> str:
-    response = exchange.response
-    headers = "\n".join(f"{k}: {v}" for k, v in response.headers.items())
-    status = f"HTTP {response.status_code} {response.reason_phrase}"
-    head = f"{status} · {exchange.elapsed_ms:.1f} ms"
-    return f"{head}\n{headers}\n\n{_pretty_body(response)}".rstrip()
-
-
-def _fallback_html(exchange: Exchange) -> str:
-    response = exchange.response
-    color = {2: "#1a7f37", 3: "#0969da", 4: "#bc4c00", 5: "#cf222e"}.get(
-        response.status_code // 100, "#57606a"
-    )
-    headers = "".join(
-        f"<tr><td><code>{html.escape(k)}</code></td><td><code>{html.escape(v)}</code></td></tr>"
-        for k, v in response.headers.items()
-    )
-    label = f"{response.request.method} {response.request.url}"
-    return (
-        '<div class="kernel-ext-http" style="margin:4px 0">'
-        f'<b style="color:{color}">{response.status_code} {html.escape(response.reason_phrase)}'
-        f"</b> <code>{html.escape(label)}</code> <small>{exchange.elapsed_ms:.1f} ms</small>"
-        f"<details><summary>headers</summary><table>{headers}</table></details>"
-        f"<pre>{html.escape(_pretty_body(response))}</pre></div>"
-    )
 
 
 # ---------------------------------------------------------------- sending
@@ -420,10 +379,11 @@ def send_requests(
     timeout: float = DEFAULT_TIMEOUT,
     into: HttpCellResult | None = None,
     count: int | None = None,
+    memory: HttpMemory | None = None,
 ) -> HttpCellResult:
     """Send every request in order; responses named with `# @name` feed later `{{...}}`,
-    in this cell and, through the namespace's memory, in later cells (so do `@variables`)."""
-    memory = _memory(user_ns)
+    in this cell and, through `memory` (the session's), in later cells (so do `@variables`)."""
+    memory = HttpMemory() if memory is None else memory
     resolver = Resolver({**memory.variables, **http.variables}, user_ns)
     result = into if into is not None else HttpCellResult()
     with httpx.Client(timeout=timeout, verify=_ssl_context()) as client:
@@ -442,39 +402,6 @@ def send_requests(
                 memory.counts[item.spec.name] = count
             _check(item.expect, response)
     return result
-
-
-@dataclass
-class _Memory:
-    """What later cells of a namespace see, as REST Client keeps it for the whole file."""
-
-    user_ns: Mapping[str, Any]
-    responses: dict[str, httpx.Response] = field(default_factory=dict)  # by `# @name`
-    variables: dict[str, Template] = field(default_factory=dict)  # `@name = value`
-    counts: dict[str, int | None] = field(default_factory=dict)  # the cell each response came in
-
-    def remember_variables(self, variables: Mapping[str, Template]) -> None:
-        marked = {name: dataclasses.replace(t, earlier_cell=True) for name, t in variables.items()}
-        self.variables.update(marked)
-
-
-# One memory per user namespace (one per kernel).
-_MEMORIES: dict[int, _Memory] = {}
-_REMEMBERED_NAMESPACES = 8
-
-
-def _memory(user_ns: Mapping[str, Any]) -> _Memory:
-    memory = _MEMORIES.get(id(user_ns))
-    if memory is None or memory.user_ns is not user_ns:
-        while len(_MEMORIES) >= _REMEMBERED_NAMESPACES:
-            del _MEMORIES[next(iter(_MEMORIES))]
-        memory = _MEMORIES[id(user_ns)] = _Memory(user_ns)
-    return memory
-
-
-def remembered_responses(user_ns: Mapping[str, Any]) -> dict[str, httpx.Response]:
-    """The latest response for each `# @name`, across the cells run with this namespace."""
-    return _memory(user_ns).responses
 
 
 @functools.cache
@@ -730,13 +657,20 @@ def _diffs(
 
 
 def run_http_cell(
-    line: str, cell: str, *, base_url: str | None, user_ns: dict[str, Any], count: int | None = None
-) -> HttpCellResult:
+    line: str,
+    cell: str,
+    *,
+    base_url: str | None,
+    user_ns: dict[str, Any],
+    count: int | None = None,
+    memory: HttpMemory | None = None,
+) -> HttpCellResult | None:
     """Everything `%%http` does: parse the line and the cell, send, store, return for display.
 
     The result is stored in `user_ns[-o NAME]` even when a later request or an expectation
     fails, so the responses received can be inspected. Errors are `HttpCellError`s: let them
-    propagate; IPython shows their message without a traceback.
+    propagate; IPython shows their message without a traceback. `memory` carries named
+    responses and variables to later cells (the session's); without it nothing carries over.
     """
     options = _parse_line(line)
     # Line numbers as the user sees them: the %%http line is line 1.
@@ -748,11 +682,17 @@ def run_http_cell(
     for note in http.notes:
         print(f"note: {note}")
     result = HttpCellResult()
-    memory = _memory(user_ns)
+    memory = HttpMemory() if memory is None else memory
     earlier, earlier_counts = dict(memory.responses), dict(memory.counts)
     try:
         send_requests(
-            http, base_url=base_url, user_ns=user_ns, timeout=options.timeout, into=result, count=count
+            http,
+            base_url=base_url,
+            user_ns=user_ns,
+            timeout=options.timeout,
+            into=result,
+            count=count,
+            memory=memory,
         )
         if options.diff:
             result.diffs = _diffs(result, earlier, earlier_counts, count)
