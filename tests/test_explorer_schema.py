@@ -196,3 +196,23 @@ def test_pattern_hint_warns_on_mismatch() -> None:
     assert validate("abc", schema) is None
     assert validate("ABC", schema) == "must match ^[a-z]+$"
     assert validate("x", {"type": "string", "pattern": "(?<=unbalanced"}) is None
+
+
+def test_refs_follow_json_pointer_escapes_and_a_dangling_ref_is_an_open_input() -> None:
+    components = {"schemas": {"a/b": {"type": "integer"}, "Node": {"$ref": "#/components/schemas/Node"}}}
+    assert resolve({"$ref": "#/components/schemas/a~1b"}, components) == {"type": "integer"}
+    assert resolve({"$ref": "#/components/schemas/Missing", "title": "M"}, components) == {"title": "M"}
+    cut = resolve({"$ref": "#/components/schemas/Node"}, components)
+    assert cut == {"type": "object", "title": "Node", "x-recursive": True}
+
+
+def test_validation_follows_draft_2020_12() -> None:
+    assert validate(7, {"type": "integer", "multipleOf": 5}) == "must be a multiple of 5"
+    assert validate(5, {"type": "integer", "exclusiveMinimum": 5}) == "must be > 5"
+    assert validate("b", {"const": "a"}) == "not one of ['a']"
+    assert validate(None, {"type": "string", "enum": ["x", "y"]}) == "not one of ['x', 'y']"
+    assert validate(["a", "a"], {"type": "array", "uniqueItems": True}) == "must not repeat an item"
+    assert validate([], {"type": "array", "minItems": 1}) == "must have at least 1 items"
+    # A tag box holds strings: items are the server's to judge, and so is the type.
+    assert validate(["1"], {"type": "array", "items": {"type": "integer", "minimum": 2}}) is None
+    assert validate("x", {"type": "integer", "minimum": 2}) is None

@@ -102,10 +102,11 @@ def test_pip_install_dot_without_extras_serves_a_route(
         cells=[
             nbformat.v4.new_code_cell("%load_ext kernel_ext"),
             nbformat.v4.new_code_cell(
-                "from fastapi import FastAPI\n"
+                "from typing import Annotated\n"
+                "from fastapi import FastAPI, Query\n"
                 "app = FastAPI()\n"
                 "@app.get('/hello/{name}')\n"
-                "def hello(name: str) -> dict:\n"
+                "def hello(name: str, times: Annotated[int, Query(ge=1)] = 1) -> dict:\n"
                 "    return {'hello': name}"
             ),
             nbformat.v4.new_code_cell(
@@ -114,11 +115,18 @@ def test_pip_install_dot_without_extras_serves_a_route(
                 "print(r.status_code, r.json())"
             ),
             nbformat.v4.new_code_cell(WHERE_FROM),
+            nbformat.v4.new_code_cell(  # the explorer, with its input check (jsonschema)
+                "ex = kernel_ext.explore()\n"
+                "ex.select('GET', '/hello/{name}')\n"
+                "ex.set(name='explorer', times=0)\n"
+                "print(ex.send().status_code, 'must be ≥ 1' in ex.form.find('times').hint.value)"
+            ),
         ]
     )
     executed = execute(notebook, "kernel-ext-plain", work)
     assert stdout_of(executed.cells[2]).strip() == "200 {'hello': 'wheel'}"
     assert_ran_from(executed.cells[3], env)
+    assert stdout_of(executed.cells[4]).strip() == "422 True"
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,8 @@ def test_runtime_dependencies_are_what_load_ext_needs() -> None:
         "ipywidgets",
         "httpx",
         "websockets",
+        "jsonschema",  # the explorer's input warnings
+        "referencing",  # the explorer's $ref resolution
     }
 
 

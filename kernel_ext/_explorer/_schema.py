@@ -1,4 +1,9 @@
-"""OpenAPI operations → parameters, body descriptions and example values."""
+"""OpenAPI operations → parameters, body descriptions and example values.
+
+`referencing` resolves `$ref`s and jsonschema validates (Draft 2020-12, as OpenAPI 3.1). Choosing
+an input widget, writing a hint and generating a Swagger-style example stay ours: neither
+library does them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+
+from referencing import Registry
+from referencing.exceptions import Unresolvable
+from referencing.jsonschema import DRAFT202012
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 FORM_MEDIA_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -240,30 +249,35 @@ def form_params(schema: dict[str, Any]) -> list[Param]:
     return params
 
 
-def resolve(node: Any, components: dict[str, Any], _seen: tuple[str, ...] = ()) -> Any:
-    """Inline every `$ref`; a recursive model is cut at its second appearance."""
+def resolve(node: Any, components: dict[str, Any]) -> Any:
+    """Inline every `$ref`; a recursive model is cut at its second appearance.
+
+    `referencing` finds what a `$ref` points at (JSON Pointer escapes included); the inlining
+    is ours, because the form is built from one self-contained schema per input.
+    """
+    document = DRAFT202012.create_resource({"components": components})
+    resolver = Registry().with_resource("", document).resolver()
+    return _inline(node, lambda ref: resolver.lookup(ref).contents, ())
+
+
+def _inline(node: Any, lookup: Callable[[str], Any], seen: tuple[str, ...]) -> Any:
     if isinstance(node, list):
-        return [resolve(item, components, _seen) for item in node]
+        return [_inline(item, lookup, seen) for item in node]
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
-    if isinstance(ref, str):
-        name = ref.rsplit("/", 1)[-1]
-        siblings = {k: v for k, v in node.items() if k != "$ref"}
-        if name in _seen or len(_seen) > _MAX_DEPTH:
-            return {"type": "object", "title": name, "x-recursive": True, **siblings}
-        target = _lookup(ref, components)
-        merged = {**resolve(target, components, (*_seen, name)), **siblings}
-        return merged
-    return {key: resolve(value, components, _seen) for key, value in node.items()}
-
-
-def _lookup(ref: str, components: dict[str, Any]) -> dict[str, Any]:
-    parts = ref.removeprefix("#/components/").split("/")
-    node: Any = components
-    for part in parts:
-        node = node.get(part, {}) if isinstance(node, dict) else {}
-    return node if isinstance(node, dict) else {}
+    if not isinstance(ref, str):
+        return {key: _inline(value, lookup, seen) for key, value in node.items()}
+    siblings = {k: v for k, v in node.items() if k != "$ref"}  # siblings win, as Swagger UI shows
+    if ref in seen or len(seen) > _MAX_DEPTH:
+        return {"type": "object", "title": ref.rsplit("/", 1)[-1], "x-recursive": True, **siblings}
+    try:
+        target = lookup(ref)
+    except Unresolvable:  # a dangling $ref: an input without constraints, not a broken explorer
+        target = {}
+    if not isinstance(target, dict):
+        target = {}
+    return {**_inline(target, lookup, (*seen, ref)), **siblings}
 
 
 def unwrap_nullable(schema: dict[str, Any]) -> tuple[dict[str, Any], bool]:
@@ -325,44 +339,46 @@ def schema_hint(schema: dict[str, Any], required: bool) -> str:
 
 
 def validate(value: Any, schema: dict[str, Any]) -> str | None:
-    """A client-side warning for a value; the request is still sent (to see the server's 422)."""
-    kind = schema_kind(schema)
-    if kind == "enum" and value not in enum_values(schema):
-        return f"not one of {enum_values(schema)}"
-    if kind in ("integer", "number") and isinstance(value, int | float):
-        return _range_problem(value, schema)
-    if kind == "string" and isinstance(value, str):
-        return _length_problem(value, schema)
-    return None
+    """A client-side warning for a value; the request is still sent (to see the server's 422).
 
+    jsonschema judges (Draft 2020-12, as OpenAPI 3.1); the warning is the first of `_WARNINGS`
+    that fails at the top level. A value's type is the input widget's, so type errors and
+    an array's items (a tag box holds strings whatever the item type) are left to the server.
+    """
+    if not _WARNINGS.keys() & schema.keys():
+        return None
+    # Imported here: with jsonschema[format-nongpl] (JupyterLab's jupyter-events asks for it)
+    # importing jsonschema compiles rfc3987-syntax's grammar, about 1.1 s of CPU that the
+    # explorer's first display should not wait for.
+    from jsonschema import Draft202012Validator
+    from jsonschema.exceptions import SchemaError
 
-def _range_problem(value: float, schema: dict[str, Any]) -> str | None:
-    if "minimum" in schema and value < schema["minimum"]:
-        return f"must be ≥ {schema['minimum']}"
-    if "maximum" in schema and value > schema["maximum"]:
-        return f"must be ≤ {schema['maximum']}"
-    if "exclusiveMinimum" in schema and value <= schema["exclusiveMinimum"]:
-        return f"must be > {schema['exclusiveMinimum']}"
-    if "exclusiveMaximum" in schema and value >= schema["exclusiveMaximum"]:
-        return f"must be < {schema['exclusiveMaximum']}"
-    return None
-
-
-def _length_problem(value: str, schema: dict[str, Any]) -> str | None:
-    if "minLength" in schema and len(value) < schema["minLength"]:
-        return f"must have at least {schema['minLength']} characters"
-    if "maxLength" in schema and len(value) > schema["maxLength"]:
-        return f"must have at most {schema['maxLength']} characters"
-    if "pattern" in schema and not _matches(schema["pattern"], value):
-        return f"must match {schema['pattern']}"
-    return None
-
-
-def _matches(pattern: str, value: str) -> bool:
     try:
-        return re.search(pattern, value) is not None
-    except re.error:  # an ECMA-only pattern: let the server judge
-        return True
+        errors = [e for e in Draft202012Validator(schema).iter_errors(value) if not e.path]
+    except (re.error, SchemaError, RecursionError):  # e.g. an ECMA-only pattern: let the server judge
+        return None
+    failed = {error.validator: error.validator_value for error in errors}
+    for keyword, message in _WARNINGS.items():
+        if keyword in failed:
+            return message(failed[keyword], schema)
+    return None
+
+
+_WARNINGS: dict[str, Callable[[Any, dict[str, Any]], str]] = {
+    "enum": lambda _, schema: f"not one of {enum_values(schema)}",
+    "const": lambda _, schema: f"not one of {enum_values(schema)}",
+    "minimum": lambda limit, _: f"must be ≥ {limit}",
+    "maximum": lambda limit, _: f"must be ≤ {limit}",
+    "exclusiveMinimum": lambda limit, _: f"must be > {limit}",
+    "exclusiveMaximum": lambda limit, _: f"must be < {limit}",
+    "multipleOf": lambda step, _: f"must be a multiple of {step}",
+    "minLength": lambda size, _: f"must have at least {size} characters",
+    "maxLength": lambda size, _: f"must have at most {size} characters",
+    "pattern": lambda pattern, _: f"must match {pattern}",
+    "minItems": lambda size, _: f"must have at least {size} items",
+    "maxItems": lambda size, _: f"must have at most {size} items",
+    "uniqueItems": lambda _, __: "must not repeat an item",
+}
 
 
 def example_for(schema: dict[str, Any], depth: int = 0) -> Any:
