@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import sys
 import types
-from collections.abc import Hashable, Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress
 from typing import Any
@@ -25,21 +25,18 @@ from starlette.routing import BaseRoute, Mount, Router
 from .. import _compat as private
 from ._boundnames import CellCode
 from ._oldversions import OldVersions
-from ._routeindex import RouteIndex
 from ._routes import (
-    dependency_calls,
-    endpoint_name,
     middleware_key,
     rebuild,
-    replaces,
     repoint_sub_dependencies,
-    route_key,
     route_mentions,
 )
 from ._rules.dependency_overrides import point_old_versions_at_newest
 from ._rules.event_handlers import drop_previous_events, settle_events
 from ._rules.lifespan import LifespanInputs
 from ._rules.records import MISSING, AppState, CellRecord, Changes, Registration
+from ._rules.redefined_routes import drop_previous_routes, settle_router
+from ._rules.route_table import RouteTable
 from ._shadows import Shadows
 from ._types import mentions
 
@@ -68,17 +65,11 @@ class HotReloader:
         self._stale_dependencies: set[int] = set()  # ids of replaced functions that routes used
         self._ns_routers: dict[str, Router] = {}
         self._ns_apps: dict[str, Starlette] = {}  # sub-apps too: their middleware is settled alike
-        self._includes: dict[int, tuple[list[BaseRoute], int, list[Router]]] = {}
-        self._route_ids: dict[int, tuple[list[BaseRoute], list[int]]] = {}  # see _locate
-        self._indexes: dict[int, RouteIndex] = {}
-        self._dependency_users: dict[int, int] = {}  # id(dependency callable) -> live routes using it
         self._cells: dict[str, CellRecord] = {}
-        self._shadows: Shadows[BaseRoute] = Shadows()
-        self._owner: dict[int, str] = {}  # id(route) -> the cell id whose record holds it
         self._record: CellRecord | None = None  # the cell being settled, until it is stored
+        self._table = RouteTable(self._names, self._live_records)
         self._replacing_own = False  # see settle_registrations
         self._lifespan = LifespanInputs()
-        self._taken: list[tuple[BaseRoute, BaseRoute]] = []  # (old, new) slot changes this cell
         self._middleware_shadows: Shadows[Middleware] = Shadows()
         self._handler_shadows: Shadows[Registration] = Shadows()
         self._live_handlers: dict[tuple[int, Any], Registration] = {}  # (id(table), key) -> entry
@@ -105,15 +96,12 @@ class HotReloader:
         """Start tracking `app`; registrations remembered for an older app are dropped."""
         self.app = app
         self._cells.clear()
-        self._indexes.clear()
-        self._includes.clear()
-        self._route_ids.clear()
         # Routes made before we watched (e.g. before %load_ext) count as users of their
         # dependencies too, so that redefining one rebuilds them.
-        self._dependency_users.clear()
+        self._table.clear_caches()
         for router in self._routers():
             for route in router.routes:
-                self._count_dependencies(route, +1)
+                self._table.count_dependencies(route, +1)
 
     # --- hooks --------------------------------------------------------------------------------
 
@@ -157,13 +145,13 @@ class HotReloader:
         recreated = self._recreated(snapshot, rebound)
         record = self._record = CellRecord()
         for router, before in snapshot.routes.values():
-            changes.routes += self._settle_router(router, before, record, cell_id is None)
+            changes.routes += settle_router(self._table, router, before, record, cell_id is None)
         for router in self._routers():
             if id(router) not in snapshot.routes:  # a router first seen in this cell
                 # Its routes made in module code (`app.include_router(users.router)`) are not
                 # this cell's: re-running the cell does not make them again.
                 made_before = [r for r in router.routes if not self._defined_here(r)]
-                changes.routes += self._settle_router(router, made_before, record, cell_id is None)
+                changes.routes += settle_router(self._table, router, made_before, record, cell_id is None)
         if recreated:
             changes.routes += self._retarget(recreated)
             changes.routes += self._rehome(snapshot, rebound, cell_id)
@@ -179,14 +167,14 @@ class HotReloader:
             changes.startup += settle_events(app, before, record, cell_id, served=app is self.app)
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             point_old_versions_at_newest(
-                self.app, rebound, self._stale, self.namespace, self._dependency_users
+                self.app, rebound, self._stale, self.namespace, self._table.dependency_users
             )
         if cell_id is not None:
             changes.conflicts = self._conflicts(cell_id)
             previous = self._cells.get(cell_id)
             if succeeded or previous is None:  # a failed first run owns what it registered
                 if previous is not None:
-                    changes.routes += self._drop_previous(previous, record)
+                    changes.routes += self._drop_previous_routes(previous, record)
                     changes.middleware |= self._drop_previous_middleware(previous, record)
                     drop_previous_events(previous, record)
                 self._cells[cell_id] = record
@@ -195,7 +183,7 @@ class HotReloader:
                 previous.middleware += record.middleware
                 previous.handlers += record.handlers
                 previous.events += record.events
-            self._owner.update((id(route), cell_id) for _, route in record.routes)
+            self._table.owner.update((id(route), cell_id) for _, route in record.routes)
         self._refresh_restored(changes)
         self._record = None
         if changes.any and isinstance(self.app, FastAPI):
@@ -203,10 +191,10 @@ class HotReloader:
         return changes
 
     def _conflicts(self, cell_id: str) -> list[tuple[BaseRoute, str]]:
-        taken, self._taken = self._taken, []
+        taken, self._table.taken = self._table.taken, []
         found = []
         for old, new in taken:
-            other = self._owner.get(id(old))
+            other = self._table.owner.get(id(old))
             if other is not None and other != cell_id and other in self._cells:
                 found.append((new, other))
         return found
@@ -218,7 +206,7 @@ class HotReloader:
             previous = self._cells.pop(cell_id, None)
             if previous is None:
                 continue
-            changes.routes += self._drop_previous(previous, CellRecord())
+            changes.routes += self._drop_previous_routes(previous, CellRecord())
             changes.middleware |= self._drop_previous_middleware(previous, CellRecord())
             drop_previous_events(previous, CellRecord())
         self._refresh_restored(changes)
@@ -244,8 +232,8 @@ class HotReloader:
                     routes[position] = pairs[id(route)] = repointed
             if pairs:
                 removed = [r for r in router.routes if id(r) in pairs]
-                self._assign(router, routes, removed=removed, added=list(pairs.values()))
-                self._stand_in(router, removed, pairs)
+                self._table.assign(router, routes, removed=removed, added=list(pairs.values()))
+                self._table.stand_in(router, removed, pairs)
                 changes.routes += len(pairs)
         mapping = {old: new for old, new in replaced.items() if not isinstance(new, Router)}
         if mapping:
@@ -295,18 +283,21 @@ class HotReloader:
         snapshot.apps = {id(app): AppState.of(app) for app in self._apps()}
         return changes
 
-    def _stand_in(self, router: Router, old: list[BaseRoute], new: dict[int, BaseRoute]) -> None:
-        """Entries replaced in place stand for the old ones in cell records and histories."""
-        for route in old:
-            self._shadows.replace(route, new[id(route)])
-            owner = self._owner.pop(id(route), None)
-            if owner is not None:
-                self._owner[id(new[id(route)])] = owner
-        records = [*self._cells.values(), *([self._record] if self._record is not None else [])]
-        for record in records:
-            if any(id(r) in new for _, r in record.routes):
-                record.routes = [(owner, new.get(id(r), r)) for owner, r in record.routes]
-        self._route_ids.pop(id(router), None)
+    def _live_records(self) -> list[CellRecord]:
+        """Every record that may hold a route: the live cells', and the one being settled."""
+        return [*self._cells.values(), *([self._record] if self._record is not None else [])]
+
+    def _routers(self) -> list[Router]:
+        roots: list[Router] = []
+        if isinstance(getattr(self.app, "router", None), Router):
+            roots.append(self.app.router)  # type: ignore[union-attr]  # checked just above
+        roots.extend(self._ns_routers.values())
+        return self._table.routers(roots)
+
+    def _drop_previous_routes(self, previous: CellRecord, record: CellRecord) -> int:
+        removed, restored = drop_previous_routes(self._table, previous, record)
+        self._restored.extend(restored)  # rebuilt by `_refresh_restored` if they need it
+        return removed
 
     # --- namespace ----------------------------------------------------------------------------
 
@@ -346,7 +337,7 @@ class HotReloader:
             if isinstance(old, type) and isinstance(value, type):
                 self._stale_types.add(id(old))
                 new_types.add(id(old))
-            elif self._dependency_users.get(id(old), 0) > 0:
+            elif self._table.dependency_users.get(id(old), 0) > 0:
                 self._stale_dependencies.add(id(old))
                 new_dependencies.add(id(old))
         if replaced:  # else FastAPI's and typing's memos keep the old versions alive
@@ -383,8 +374,8 @@ class HotReloader:
                 elif isinstance(route, Mount) and id(route.app) in recreated:
                     changed += private.retarget_mount(route, recreated[id(route.app)])
             if added:
-                self._assign(router, routes, removed=removed, added=added)
-                self._stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
+                self._table.assign(router, routes, removed=removed, added=added)
+                self._table.stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
                 changed += len(added)
         return changed
 
@@ -400,13 +391,14 @@ class HotReloader:
             moved = [
                 r
                 for r in old_router.routes
-                if self._owner.get(id(r)) not in (None, cell_id) and self._owner[id(r)] in self._cells
+                if self._table.owner.get(id(r)) not in (None, cell_id)
+                and self._table.owner[id(r)] in self._cells
             ]
             if not moved:
                 continue
-            self._assign(new_router, [*new_router.routes, *moved], added=moved)
+            self._table.assign(new_router, [*new_router.routes, *moved], added=moved)
             ids = set(map(id, moved))
-            for owner in {self._owner[id(r)] for r in moved}:
+            for owner in {self._table.owner[id(r)] for r in moved}:
                 record = self._cells[owner]
                 record.routes = [(new_router if id(r) in ids else at, r) for at, r in record.routes]
             moved_count += len(moved)
@@ -423,232 +415,10 @@ class HotReloader:
             apps[id(self.app)] = self.app
         return list(apps.values())
 
-    def _routers(self) -> list[Router]:
-        roots: list[Router] = []
-        if isinstance(getattr(self.app, "router", None), Router):
-            roots.append(self.app.router)  # type: ignore[union-attr]
-        roots.extend(self._ns_routers.values())
-        found: dict[int, Router] = {}
-        while roots:
-            router = roots.pop()
-            if id(router) in found:
-                continue
-            found[id(router)] = router
-            roots.extend(self._included_in(router))
-        return list(found.values())
-
-    def _included_in(self, router: Router) -> list[Router]:
-        # Every cell pays for this: reuse what was seen, scan only what decorators appended.
-        routes = router.routes
-        cached = self._includes.get(id(router))
-        if cached is not None and cached[0] is routes and len(routes) >= cached[1]:
-            if len(routes) == cached[1]:
-                return cached[2]
-            targets = cached[2] + _include_targets(routes[cached[1] :])
-        else:
-            targets = _include_targets(routes)
-        self._includes[id(router)] = (routes, len(routes), targets)
-        return targets
-
     def _defined_here(self, route: BaseRoute) -> bool:
         """Whether the route's endpoint was defined in the notebook rather than in a module."""
         module = getattr(getattr(route, "endpoint", None), "__module__", None)
         return module is not None and module == self.namespace.get("__name__", "__main__")
-
-    def _key(self, route: BaseRoute) -> Hashable:
-        return route_key(route, self._names)
-
-    def _index(self, router: Router, routes: list[BaseRoute]) -> RouteIndex:
-        index = self._indexes.get(id(router))
-        if index is None:
-            index = self._indexes[id(router)] = RouteIndex(routes, self._key)
-        return index
-
-    def _settle_router(
-        self, router: Router, before: list[BaseRoute], record: CellRecord, by_name: bool
-    ) -> int:
-        routes = router.routes
-        count = len(before)
-        if len(routes) == count and (not routes or routes[-1] is before[-1]):
-            return 0
-        index = self._index(router, before)
-        appended = len(routes) > count and (count == 0 or routes[count - 1] is before[-1])
-        if appended and (count == 0 or routes[0] is before[0]):
-            new = routes[count:]  # the usual case: decorators appended to the same list
-            gone: list[BaseRoute] = []
-        else:  # the cell changed the list itself, e.g. removed a route by hand
-            known, current = set(map(id, before)), set(map(id, routes))
-            new = [r for r in routes if id(r) not in known]
-            gone = [r for r in before if id(r) not in current]
-            for route in gone:
-                index.remove(route)
-                self._count_dependencies(route, -1)
-                self._shadows.remove(route)
-            if gone:
-                self._includes.pop(id(router), None)
-                private.mark_routes_changed(router)
-        if not new:
-            return len(gone)
-        record.routes.extend((router, r) for r in new)
-        new_ids = set(map(id, new))
-        slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry that takes its slot
-        placed: set[int] = set()
-        dropped: dict[int, BaseRoute] = {}
-        for entry in new:
-            for old in index.candidates(entry, by_name):
-                if id(old) in new_ids or id(old) in dropped:
-                    continue
-                if replaces(entry, old, self._names) or (by_name and _same_endpoint(entry, old)):
-                    dropped[id(old)] = old
-                    if id(entry) not in placed:
-                        slot_of[id(old)] = entry
-                        placed.add(id(entry))
-        superseded = self._supersede_within_cell(new, slot_of, placed)
-        for entry in new:
-            if id(entry) not in superseded:
-                index.add(entry)
-                self._count_dependencies(entry, +1)
-        if not dropped and not superseded:
-            return len(new) + len(gone)
-        # Appended entries sit at the end: say where, rather than search 5,000 ids for them.
-        appended_at = {id(r): len(routes) - len(new) + i for i, r in enumerate(new)}
-        wanted = [*dropped.values(), *(r for r in new if id(r) in placed), *superseded.values()]
-        ids, position_of = self._locate(router, routes, wanted, appended_at)
-        settled, settled_ids = list(routes), list(ids)
-        delete: set[int] = set()
-        for old_id, old in dropped.items():
-            if old_id not in position_of:  # someone else removed it already
-                placed.discard(id(slot_of.pop(old_id, old)))
-                continue
-            position = position_of[old_id]
-            if old_id in slot_of:
-                settled[position] = slot_of[old_id]  # the new entry keeps the old one's place
-                settled_ids[position] = id(slot_of[old_id])
-                if not by_name:  # cells with ids can be edited away: then the old one returns
-                    self._shadows.push(slot_of[old_id], old)
-                    self._taken.append((old, slot_of[old_id]))
-            else:
-                delete.add(position)
-        delete.update(position_of[entry_id] for entry_id in placed)
-        delete.update(position_of[entry_id] for entry_id in superseded if entry_id in position_of)
-        for position in sorted(delete, reverse=True):
-            del settled[position]
-            del settled_ids[position]
-        self._assign(router, settled, removed=list(dropped.values()))
-        self._route_ids[id(router)] = (settled, settled_ids)
-        return len(new) + len(gone)
-
-    def _supersede_within_cell(
-        self, new: list[BaseRoute], slot_of: dict[int, BaseRoute], placed: set[int]
-    ) -> dict[int, BaseRoute]:
-        """One cell defining a method and path twice: the later definition wins, as it would
-        across cells, in the slot the earlier one took. Returns the earlier ones, by id."""
-        superseded: dict[int, BaseRoute] = {}
-        seen: dict[Hashable, list[BaseRoute]] = {}
-        for entry in new:
-            key = self._key(entry)
-            if key is None:
-                continue
-            for earlier in seen.get(key, ()):
-                if id(earlier) in superseded or not replaces(entry, earlier, self._names):
-                    continue
-                superseded[id(earlier)] = earlier
-                if id(earlier) in placed:
-                    placed.discard(id(earlier))
-                    for old_id, taker in list(slot_of.items()):
-                        if taker is earlier:
-                            if id(entry) in placed:  # it has a slot already: this one goes
-                                del slot_of[old_id]
-                            else:
-                                slot_of[old_id] = entry
-                                placed.add(id(entry))
-            seen.setdefault(key, []).append(entry)
-        return superseded
-
-    def _locate(
-        self, router: Router, routes: list[BaseRoute], wanted: list[BaseRoute], hints: dict[int, int]
-    ) -> tuple[list[int], dict[int, int]]:
-        """The ids of `routes` and the positions of `wanted` in it.
-
-        Mapping 5,000 routes to ids costs more than the rest of an edit, so the ids are kept per
-        router. The cache and `hints` (id -> likely position) are only hints: a position is used
-        only if the route is found there.
-        """
-        cached = self._route_ids.get(id(router))
-        if cached is not None and cached[0] is routes and len(cached[1]) <= len(routes):
-            ids = cached[1] + list(map(id, routes[len(cached[1]) :]))
-            found = _positions(routes, ids, wanted, hints)
-            if len(found) < len(wanted):  # a stale hint, or really gone: ask the list itself
-                ids = list(map(id, routes))
-                found = _positions(routes, ids, wanted, hints)
-        else:
-            ids = list(map(id, routes))
-            found = _positions(routes, ids, wanted, hints)
-        self._route_ids[id(router)] = (routes, ids)
-        return ids, found
-
-    def _assign(
-        self,
-        router: Router,
-        routes: list[BaseRoute],
-        removed: Sequence[BaseRoute] = (),
-        added: Sequence[BaseRoute] = (),
-    ) -> None:
-        targets = self._included_in(router)
-        if any(map(private.is_included_router, [*removed, *added])):
-            self._includes.pop(id(router), None)
-        else:
-            self._includes[id(router)] = (routes, len(routes), targets)
-        index = self._index(router, router.routes)
-        for route in removed:
-            index.remove(route)
-            self._count_dependencies(route, -1)
-        for route in added:
-            index.add(route)
-            self._count_dependencies(route, +1)
-        router.routes = routes  # one assignment: the serving thread sees old or new, never half
-        private.mark_routes_changed(router)
-
-    def _count_dependencies(self, route: BaseRoute, delta: int) -> None:
-        """Keep count of the live routes that use each dependency (their whole Depends tree)."""
-        users = self._dependency_users
-        for call in dependency_calls(route):
-            users[id(call)] = users.get(id(call), 0) + delta
-
-    def _drop_previous(self, previous: CellRecord, record: CellRecord) -> int:
-        """A re-run cell no longer registers something: take it away (e.g. /a edited to /b).
-
-        Where it had replaced an older definition that a live cell still makes, that one comes
-        back in its slot, as a fresh run would serve it.
-        """
-        keep = {id(r) for _, r in record.routes}
-        gone: dict[int, tuple[Router, dict[int, BaseRoute | None]]] = {}
-        for router, route in previous.routes:
-            if id(route) in keep:
-                continue
-            self._owner.pop(id(route), None)
-            below, serving = self._shadows.remove(route)
-            if serving:
-                gone.setdefault(id(router), (router, {}))[1][id(route)] = below
-        removed = 0
-        for router, replacement in gone.values():
-            settled: list[BaseRoute] = []
-            dropped: list[BaseRoute] = []
-            restored: list[BaseRoute] = []
-            for route in router.routes:
-                if id(route) not in replacement:
-                    settled.append(route)
-                    continue
-                dropped.append(route)
-                below = replacement[id(route)]
-                if below is not None:
-                    settled.append(below)
-                    restored.append(below)
-            if dropped:
-                removed += len(dropped)
-                self._assign(router, settled, removed=dropped, added=restored)
-                self._restored.extend(restored)
-        return removed
 
     def _refresh_restored(self, changes: Changes) -> None:
         """A definition brought back may still name classes redefined since it was replaced."""
@@ -661,16 +431,14 @@ class HotReloader:
         """Old versions that nothing holds any more have been collected: drop what was kept
         about them, and the caches of routers no longer served (they hold their routes), so
         memory stays flat over thousands of edits."""
-        for cache in (self._indexes, self._includes, self._route_ids):
-            for router_id in [key for key in cache if key not in snapshot.routes]:
-                del cache[router_id]
+        self._table.forget_routers(snapshot.routes)
         gone = set(self._stale.collected())
         if not gone:
             return
         self._stale_types -= gone
         self._stale_dependencies -= gone
         for old_id in gone:
-            self._dependency_users.pop(old_id, None)
+            self._table.dependency_users.pop(old_id, None)
         private.forget_endpoints(gone)
         self._warned = {key for key in self._warned if key[1] not in gone}
         self._nested_warnings = {k: v for k, v in self._nested_warnings.items() if k[1] not in gone}
@@ -717,9 +485,9 @@ class HotReloader:
                 added.append(routes[position])
                 rebuilt += 1
             if added:
-                self._assign(router, routes, removed=removed, added=added)
+                self._table.assign(router, routes, removed=removed, added=added)
                 # The rebuilt route is still its cell's: editing or deleting that cell drops it.
-                self._stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
+                self._table.stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
         return rebuilt
 
     def _warn_nested_models(self, new_types: set[int], changes: Changes) -> None:
@@ -901,35 +669,6 @@ def _repointed(route: BaseRoute, replaced: Mapping[int, Any]) -> BaseRoute | Non
         new = replaced.get(id(route.app))
         return Mount(route.path, app=new, name=route.name) if isinstance(new, Starlette) else None
     return None
-
-
-def _include_targets(routes: list[BaseRoute]) -> list[Router]:
-    return [private.included_router_target(r) for r in routes if private.is_included_router(r)]
-
-
-def _positions(
-    routes: list[BaseRoute], ids: list[int], wanted: list[BaseRoute], hints: dict[int, int]
-) -> dict[int, int]:
-    """id(route) -> its position in `routes`, for each of `wanted` found where a hint or `ids`
-    says."""
-    found: dict[int, int] = {}
-    for route in wanted:
-        hint = hints.get(id(route), -1)
-        if 0 <= hint < len(routes) and routes[hint] is route:
-            found[id(route)] = hint
-            continue
-        try:
-            position = ids.index(id(route))
-        except ValueError:
-            continue
-        if routes[position] is route:
-            found[id(route)] = position
-    return found
-
-
-def _same_endpoint(new: BaseRoute, old: BaseRoute) -> bool:
-    name = endpoint_name(new)
-    return name is not None and "<lambda>" not in name and name == endpoint_name(old)
 
 
 def _nests(model: Any, old_id: int) -> bool:
