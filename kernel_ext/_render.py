@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -252,7 +253,7 @@ def json_tree_html(data: Any, depth: int = 0) -> str:
     return _scalar_html(data)
 
 
-def _container_html(items: list[tuple[str | None, Any]], left: str, right: str, depth: int) -> str:
+def _container_html(items: Sequence[tuple[str | None, Any]], left: str, right: str, depth: int) -> str:
     if not items:
         return f"<span>{left}{right}</span>"
     is_open = depth < _OPEN_DEPTH and len(items) <= _COLLAPSE_ITEMS

@@ -14,7 +14,7 @@ from websockets.sync.client import ClientConnection, connect
 
 # websockets ≥ 17 wants `legacy=True` to return the connection directly (no warning), and
 # `proxy=None` keeps an HTTP(S)_PROXY in the environment away from the local server.
-_CONNECT_OPTIONS = {
+_CONNECT_OPTIONS: dict[str, Any] = {
     name: value
     for name, value in (("legacy", True), ("proxy", None))
     if name in inspect.signature(connect).parameters

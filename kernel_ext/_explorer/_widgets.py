@@ -197,14 +197,14 @@ class OperationForm:
         self.fingerprint = op.fingerprint
         reusable = {item.param.signature: item for item in previous.inputs} if previous else {}
         old = {item.param.name: item for item in previous.inputs} if previous else {}
-        self.inputs = [reusable.get(param.signature) or self._new_input(param, old) for param in op.params]
+        self.inputs: list[ParamInput] = [reusable.get(param.signature) or self._new_input(param, old) for param in op.params]
         self.body_editor: widgets.Textarea | None = None
         self._default_body = ""
         if op.body is not None and not op.body.is_form:
             self._default_body = _body_text(op.body.example) if op.body.is_json else ""
             self.body_editor = self._body_editor(previous)
         if previous is not None:  # one message instead of a new container
-            self.widget = previous.widget
+            self.widget: widgets.VBox = previous.widget
             self.widget.children = self._sections()
         else:
             self.widget = make(widgets.VBox, children=self._sections())

@@ -165,7 +165,7 @@ def _latest_runs(parsed: list[ParsedCell]) -> list[ParsedCell]:
 
 
 def _statements(parsed: list[ParsedCell]) -> list[Stmt]:
-    statements = []
+    statements: list[Stmt] = []
     for cell in sorted(parsed, key=lambda c: c.number):
         if cell.module is None:
             continue

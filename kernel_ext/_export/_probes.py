@@ -142,7 +142,7 @@ def _ipython_reason(stmt: ast.stmt) -> str:
     for node in ast.walk(stmt):
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
             first = node.args[0] if node.args else None
-            magic = first.value if isinstance(first, ast.Constant) else "?"
+            magic = first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else "?"
             if node.func.attr == "run_line_magic":
                 return "help" if magic in ("pinfo", "pinfo2") else f"the %{magic} magic"
             if node.func.attr == "run_cell_magic":

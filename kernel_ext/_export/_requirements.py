@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata as metadata
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
 # Always needed to serve: gunicorn with uvicorn workers (uvicorn[standard]: uvloop, httptools).
@@ -74,7 +74,7 @@ def _pin(dist: str, extra: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _packages() -> dict[str, list[str]]:
+def _packages() -> Mapping[str, list[str]]:
     return metadata.packages_distributions()
 
 

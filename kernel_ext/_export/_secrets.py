@@ -422,17 +422,18 @@ def _rewrite_settings(
             and is_secret_name(item.target.id)
         ):
             env = item.target.id.upper()
-            secret = literal_secret(item.value)
-            literal = isinstance(item.value, ast.Constant) or _is_wrapped_literal(item.value)
+            value = item.value
+            secret = literal_secret(value)
+            literal = isinstance(value, ast.Constant) or _is_wrapped_literal(value)
             if secret is not None and literal:
                 moved.append(MovedSecret(env, where, secret))
                 item = ast.AnnAssign(item.target, item.annotation, None, item.simple)
-            elif _generates(item.value, generators):
+            elif _generates(value, generators):
                 moved.append(MovedSecret(env, where, "", generated=True))
-                item = ast.AnnAssign(item.target, item.annotation, _without_default(item.value), item.simple)
-            elif (default := _field_default(item.value)) is not None and literal_secret(default) is not None:
+                item = ast.AnnAssign(item.target, item.annotation, _without_default(value), item.simple)
+            elif (default := _field_default(value)) is not None and literal_secret(default) is not None:
                 moved.append(MovedSecret(env, where, literal_secret(default) or ""))
-                item = ast.AnnAssign(item.target, item.annotation, _without_default(item.value), item.simple)
+                item = ast.AnnAssign(item.target, item.annotation, _without_default(value), item.simple)
         body.append(item)
     if not moved:
         return None, []

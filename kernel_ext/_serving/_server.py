@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 DEFAULT_PORT = 8000
 PORT_ENV = "KERNEL_EXT_PORT"
-STOP_GRACE_SECONDS = 1.0
+STOP_GRACE_SECONDS = 1  # an int: uvicorn types timeout_graceful_shutdown as int | None
 ACCEPTED_GRACE_SECONDS = 0.05
 
 
