@@ -28,9 +28,11 @@ lab: $(STAMP)
 
 test: $(STAMP) lint unit notebooks
 
+# ruff, then mypy on kernel_ext/ (configured in pyproject.toml).
 lint: $(STAMP)
 	$(PY) -m ruff check kernel_ext tests bench
 	$(PY) -m ruff format --check kernel_ext tests bench
+	$(PY) -m mypy
 
 unit: $(STAMP)
 	$(PY) -m pytest -n $(WORKERS) tests

@@ -98,7 +98,7 @@ def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, 
             for context in route.effective_route_contexts():  # type: ignore[attr-defined]
                 original = context.original_route
                 starlette_route = getattr(context, "starlette_route", None)
-                path = getattr(context, "path", None) or getattr(starlette_route, "path", "")
+                path = getattr(context, "path", "") or getattr(starlette_route, "path", "")
                 yield original, path
         else:
             yield route, getattr(route, "path", "")
@@ -177,7 +177,7 @@ def with_dependency(marker: Any, dependency: Any) -> Any:
 
     The markers are frozen dataclasses in current FastAPI and plain objects in older ones.
     """
-    if dataclasses.is_dataclass(marker):
+    if dataclasses.is_dataclass(marker) and not isinstance(marker, type):
         return dataclasses.replace(marker, dependency=dependency)
     clone = copy.copy(marker)
     clone.dependency = dependency
@@ -197,7 +197,7 @@ def runs_event_handlers(app: Any) -> bool:
         if default is not None and isinstance(context, default):
             return getattr(context, "_router", None) is router
         wrapped = getattr(context, "__wrapped__", None)
-        if getattr(wrapped, "__name__", None) != "merged_lifespan":
+        if wrapped is None or getattr(wrapped, "__name__", None) != "merged_lifespan":
             return False
         context = inspect.getclosurevars(wrapped).nonlocals.get("original_context")
     return False

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import sys
+from types import FrameType
 from typing import Any
 
 from IPython.display import display
@@ -54,7 +55,7 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 def _reloading() -> bool:
     """Whether IPython's %reload_ext called us: then the port stays bound for the new instance."""
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None:
         if frame.f_code.co_name == "reload_extension" and "IPython" in frame.f_code.co_filename:
             return True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from typing import Any
+from typing import Any, NoReturn
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
@@ -22,10 +22,10 @@ class _HelpShown(Exception):
 
 class _Parser(argparse.ArgumentParser):
     # argparse would sys.exit, which IPython reports as a SystemExit traceback.
-    def error(self, message: str) -> None:
+    def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
-    def exit(self, status: int = 0, message: str | None = None) -> None:
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
         if status:
             raise UsageError((message or f"{self.prog}: error").strip())
         raise _HelpShown
@@ -185,9 +185,11 @@ class ApiMagics(Magics):
         session = current_session()
         base_url = session.base_url if session is not None and session.running else None
         memory = session.http if session is not None else None
-        count = self.shell.execution_count - 1  # this cell's In [N]
+        shell = self.shell
+        assert shell is not None  # IPython registers magics with their shell
+        count = shell.execution_count - 1  # this cell's In [N]
         return run_http_cell(
-            line, cell, base_url=base_url, user_ns=self.shell.user_ns, count=count, memory=memory
+            line, cell, base_url=base_url, user_ns=shell.user_ns, count=count, memory=memory
         )
 
 
@@ -236,5 +238,6 @@ def http_help() -> str:
 
 # IPython's `?` asks `obj.getdoc()` first: the full help, built when asked rather than at load
 # (argparse formatting and the .http engine's import would otherwise slow every %load_ext).
-ApiMagics.api.getdoc = help_text  # type: ignore[attr-defined]
-ApiMagics.http.getdoc = http_help  # type: ignore[attr-defined]
+# IPython types a decorated magic as a union of callables; each one is a function, which takes attributes.
+ApiMagics.api.getdoc = help_text  # type: ignore[union-attr]  # a function takes attributes
+ApiMagics.http.getdoc = http_help  # type: ignore[union-attr]  # a function takes attributes

@@ -44,7 +44,7 @@ def index(app: Any) -> Index:
     for entry in app.routes:
         if isinstance(entry, APIRoute):
             if entry.include_in_schema:
-                for method in sorted(entry.methods):
+                for method in sorted(entry.methods or ()):
                     found.setdefault(f"{method} {entry.path_format}", Op(app, entry, method, entry))
             continue
         for ctx in iter_route_contexts([entry]):

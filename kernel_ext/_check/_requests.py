@@ -11,7 +11,7 @@ from typing import Any
 
 # Added (or not) by the transport, not by the app.
 TRANSPORT_HEADERS = frozenset({"date", "server", "connection", "keep-alive", "transfer-encoding"})
-BROKEN = {"status": "no complete response", "headers": [], "body": None}
+BROKEN: dict[str, Any] = {"status": "no complete response", "headers": [], "body": None}
 Request = dict[str, Any]  # {"method", "path", optional "params", "json", "headers"}
 
 

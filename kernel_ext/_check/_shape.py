@@ -156,7 +156,8 @@ def fingerprint(obj: Any) -> str:
     target = inspect.unwrap(obj) if callable(obj) else obj
     if isinstance(target, type):
         init = target.__dict__.get("__init__") or target.__dict__.get("__call__")
-        inner = _code_text(init.__code__) if hasattr(init, "__code__") else ""
+        init_code = getattr(init, "__code__", None)
+        inner = _code_text(init_code) if init_code is not None else ""
         return _digest(f"class {target.__qualname__} {inner}")
     code = getattr(target, "__code__", None)
     if code is None:

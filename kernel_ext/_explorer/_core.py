@@ -20,7 +20,7 @@ from ._auth import AuthPanel, schemes_from
 from ._catalog import Catalog
 from ._errors import ExplorerError
 from ._history import Entry, History
-from ._request import Outcome, RequestSpec, Sender, basic_header
+from ._request import FileTuple, Outcome, RequestSpec, Sender, basic_header
 from ._schema import Operation
 from ._websocket import LogEntry, WebSocketSession
 from ._widgets import OperationForm, make
@@ -453,9 +453,9 @@ class Explorer:
             headers["Authorization"] = basic_header(*spec.basic_auth)
         if spec.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in spec.cookies.items())
-        error = self.ws.connect(ws_url, headers, self.timeout)
+        failure = self.ws.connect(ws_url, headers, self.timeout)
         self._update_ws_buttons()
-        return error is None
+        return failure is None
 
     def ws_send(self, data: Any) -> bool:
         """Send text as-is, bytes as binary, anything else as JSON."""
@@ -768,7 +768,7 @@ def _apply_body(spec: RequestSpec, form: OperationForm) -> None:
     op = form.op
     if op.body is not None and op.body.is_form:
         data: dict[str, str | list[str]] = {}
-        files = []
+        files: list[tuple[str, FileTuple]] = []
         for item in form.inputs:
             if item.param.location != "form":
                 continue

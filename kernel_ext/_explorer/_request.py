@@ -45,7 +45,7 @@ class RequestSpec:
         return client.build_request(
             self.method,
             self.url(base_url),
-            params=self.params or None,
+            params=tuple(self.params) or None,  # a tuple: httpx's list type is invariant
             headers=headers,
             json=self.json if self.has_json else None,
             content=self.content,

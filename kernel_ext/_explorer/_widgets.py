@@ -197,7 +197,9 @@ class OperationForm:
         self.fingerprint = op.fingerprint
         reusable = {item.param.signature: item for item in previous.inputs} if previous else {}
         old = {item.param.name: item for item in previous.inputs} if previous else {}
-        self.inputs: list[ParamInput] = [reusable.get(param.signature) or self._new_input(param, old) for param in op.params]
+        self.inputs: list[ParamInput] = [
+            reusable.get(param.signature) or self._new_input(param, old) for param in op.params
+        ]
         self.body_editor: widgets.Textarea | None = None
         self._default_body = ""
         if op.body is not None and not op.body.is_form:

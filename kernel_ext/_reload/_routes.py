@@ -24,7 +24,7 @@ def _shape(path: str) -> str:
     return _PARAM.sub(lambda m: "{" + (m.group(2) or "") + "}", path)
 
 
-def route_key(route: BaseRoute, names: dict[int, str]) -> Hashable | None:
+def route_key(route: BaseRoute, names: dict[int, str]) -> tuple[Hashable, ...] | None:
     """Two entries of one router with the same key: the later one replaces the earlier."""
     if isinstance(route, (APIWebSocketRoute, WebSocketRoute)):
         return ("websocket", _shape(route.path))
@@ -61,10 +61,10 @@ def endpoint_name(route: BaseRoute) -> str | None:
 
 
 def middleware_key(middleware: Middleware) -> Hashable:
+    cls: object = middleware.cls  # typed as a factory protocol, which mypy finds no class overlaps
     dispatch = middleware.kwargs.get("dispatch")
-    if middleware.cls is BaseHTTPMiddleware and dispatch is not None:
+    if cls is BaseHTTPMiddleware and dispatch is not None:
         return ("dispatch", getattr(dispatch, "__qualname__", id(dispatch)))
-    cls = middleware.cls
     return ("class", getattr(cls, "__module__", ""), getattr(cls, "__qualname__", repr(cls)))
 
 
@@ -120,8 +120,13 @@ def repoint_sub_dependencies(route: BaseRoute, mapping: TypeMap, repointed: set[
     return found
 
 
+def _init_of(cls: type[Any]) -> Any:
+    # type[Any]: mypy's check that __init__ fits every subclass does not apply to reading it.
+    return cls.__init__
+
+
 def _repoint(call: Any, mapping: TypeMap, stale: set[int]) -> bool:
-    fn = call.__init__ if isinstance(call, type) else inspect.unwrap(call)
+    fn = _init_of(call) if isinstance(call, type) else inspect.unwrap(call)
     if not isinstance(fn, types.FunctionType):
         return False
     changed = False
