@@ -134,7 +134,7 @@ def set_user_middleware(app: Any, middleware: list[Middleware]) -> None:
 
 def set_middleware_class(middleware: Middleware, cls: type) -> None:
     """Make a registered `Middleware` entry build `cls` (Starlette keeps it in a plain attribute)."""
-    middleware.cls = cls  # type: ignore[misc]  # declared as a factory type; any class builds
+    middleware.cls = cls  # type: ignore[assignment]  # declared as a factory type; any class builds
 
 
 def build_stack(app: Any) -> ASGIApp:

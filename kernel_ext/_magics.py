@@ -188,9 +188,7 @@ class ApiMagics(Magics):
         shell = self.shell
         assert shell is not None  # IPython registers magics with their shell
         count = shell.execution_count - 1  # this cell's In [N]
-        return run_http_cell(
-            line, cell, base_url=base_url, user_ns=shell.user_ns, count=count, memory=memory
-        )
+        return run_http_cell(line, cell, base_url=base_url, user_ns=shell.user_ns, count=count, memory=memory)
 
 
 class ApiError(Exception):

@@ -163,8 +163,8 @@ class HotReloader:
             self._warn_nested_models(new_types, changes)
         changes.middleware = self._settle_middleware(snapshot, record)
         for app in self._apps():
-            before = snapshot.apps.get(id(app))
-            changes.startup += settle_events(app, before, record, cell_id, served=app is self.app)
+            state_before = snapshot.apps.get(id(app))
+            changes.startup += settle_events(app, state_before, record, cell_id, served=app is self.app)
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             point_old_versions_at_newest(
                 self.app, rebound, self._stale, self.namespace, self._table.dependency_users
