@@ -9,6 +9,7 @@ from typing import Any, NoReturn
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from . import _api
+from ._errors import KernelExtError
 from ._serving._server import ServerError
 
 
@@ -191,11 +192,10 @@ class ApiMagics(Magics):
         return run_http_cell(line, cell, base_url=base_url, user_ns=shell.user_ns, count=count, memory=memory)
 
 
-class ApiError(Exception):
-    """Fails the cell (so nbmake sees it) with one line instead of a traceback of our frames."""
+class ApiError(KernelExtError):
+    """What any `%api` command failed with, as one line that says it is kernel_ext's."""
 
-    def _render_traceback_(self) -> list[str]:
-        return [f"kernel_ext: {self}"]
+    label = "kernel_ext"
 
 
 HTTP_SYNTAX = """\

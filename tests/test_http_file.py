@@ -197,4 +197,4 @@ def test_line_numbers_are_shifted_for_the_magic_line() -> None:
 
 def test_errors_render_without_traceback() -> None:
     error = HttpSyntaxError("bad", 3, "  GET oops  ")
-    assert error._render_traceback_() == ["\x1b[0;31mHttpSyntaxError\x1b[0m: line 3: bad\n    GET oops"]
+    assert error._render_traceback_() == ["HttpSyntaxError: line 3: bad\n    GET oops"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
+from .._errors import KernelExtError
 from ._contract import index
 
 MAX_PATHS = 100_000  # distinct (method, path, status) kept; later new ones are not counted
@@ -39,11 +40,10 @@ class Hits:
         self.counts = {}
 
 
-class CoverageError(AssertionError):
+class CoverageError(KernelExtError, AssertionError):
     """Coverage below a --fail-under threshold: fails the cell, so nbmake fails the notebook."""
 
-    def _render_traceback_(self) -> list[str]:
-        return [f"kernel_ext: {self}"]
+    label = "kernel_ext"
 
 
 @dataclass

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._errors import KernelExtError
 from ._shape import Shape
 
 Label = Callable[["int | None"], str]  # a cell position -> "In [7]"
@@ -278,8 +279,7 @@ class CheckResult:
         return "".join(parts)
 
 
-class CheckFailed(RuntimeError):
+class CheckFailed(KernelExtError, RuntimeError):
     """`%api check --strict` found differences: one line naming each."""
 
-    def _render_traceback_(self) -> list[str]:
-        return [f"kernel_ext: {self}"]
+    label = "kernel_ext"

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
+from .._errors import KernelExtError
 
-class ExplorerError(ValueError):
+
+class ExplorerError(KernelExtError, ValueError):
     """A mistake in how the explorer was asked to do something (unknown route, parameter...)."""
-
-    def _render_traceback_(self) -> list[str]:
-        # IPython shows this instead of a traceback through the explorer's own code.
-        return [f"ExplorerError: {self}"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .._errors import KernelExtError
 
-class ExportError(ValueError):
+
+class ExportError(KernelExtError, ValueError):
     """The notebook can't be exported as it is; the message says which cell and what to do."""

@@ -28,6 +28,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .._errors import KernelExtError
+
 METHODS = frozenset(
     {"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT"}
     | {"PROPFIND", "PROPPATCH", "MKCOL", "COPY", "MOVE", "LOCK", "UNLOCK"}
@@ -49,15 +51,8 @@ _SAVE_RESPONSE = re.compile(r">>(!)?\s+(.+)")
 _RESPONSE_REFERENCE = re.compile(r"<>\s+\S.*")
 
 
-class HttpCellError(Exception):
-    """An error the user caused in an `%%http` cell.
-
-    IPython shows `_render_traceback_` instead of a traceback, so the cell fails (nbmake sees an
-    error output) with just this message.
-    """
-
-    def _render_traceback_(self) -> list[str]:
-        return [f"\x1b[0;31m{type(self).__name__}\x1b[0m: {self}"]
+class HttpCellError(KernelExtError):
+    """An error the user caused in an `%%http` cell: the cell fails with just this message."""
 
 
 class HttpSyntaxError(HttpCellError):

@@ -30,13 +30,14 @@ from typing import Any
 from fastapi.routing import APIRouter
 from starlette.applications import Starlette
 
+from .._errors import KernelExtError
 from ._hotreload import warn
 
 _MISSING = object()
 _OWN_PACKAGE = str(Path(__file__).resolve().parent.parent)  # kernel_ext itself, not only _reload
 
 
-class ReloadError(RuntimeError):
+class ReloadError(KernelExtError, RuntimeError):
     """A module could not be reloaded; its previous version keeps serving."""
 
 

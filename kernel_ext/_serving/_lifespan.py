@@ -7,9 +7,11 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message
 
+from .._errors import KernelExtError
 
-class LifespanError(RuntimeError):
-    pass
+
+class LifespanError(KernelExtError, RuntimeError):
+    """The app's lifespan failed at startup or shutdown; the message says how."""
 
 
 class Lifespan:

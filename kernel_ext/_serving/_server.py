@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from .._errors import KernelExtError
+
 T = TypeVar("T")
 
 DEFAULT_PORT = 8000
@@ -26,7 +28,7 @@ STOP_GRACE_SECONDS = 1  # an int: uvicorn types timeout_graceful_shutdown as int
 ACCEPTED_GRACE_SECONDS = 0.05
 
 
-class ServerError(RuntimeError):
+class ServerError(KernelExtError, RuntimeError):
     """A one-line, user-facing reason the server could not start."""
 
 
