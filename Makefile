@@ -52,14 +52,14 @@ e2e: $(STAMP)
 	$(PY) -m pytest -m e2e tests/e2e
 
 bench: $(STAMP)
-	$(PY) bench/run_all.py
+	$(PY) -m bench.run_all
 
 # Opt-in, not part of `make test`: 10,000 cell edits while 20 clients send requests (bounded:
 # SOAK_EDITS, SOAK_MINUTES). Prints zero failures or what failed, and the memory growth.
 SOAK_EDITS ?= 10000
 SOAK_MINUTES ?= 30
 soak: $(STAMP)
-	$(PY) bench/bench_soak.py --edits $(SOAK_EDITS) --minutes $(SOAK_MINUTES)
+	$(PY) -m bench.bench_soak --edits $(SOAK_EDITS) --minutes $(SOAK_MINUTES)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -22,12 +22,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from tests.support.kernel import Kernel, start_kernel
+from tests.support.ports import free_port
+from tests.support.waiting import wait_for
 
-from tests.kernel import Kernel  # noqa: E402
-from tests.reliability._kernel import free_port, start_kernel  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 PYTHON = sys.executable
 # This sandbox sets PYTHONDONTWRITEBYTECODE, so every kernel would re-compile kernel_ext from
@@ -163,7 +162,7 @@ def uvicorn_process(
     if pids is not None:
         pids[url] = process.pid
     try:
-        wait_for(lambda: status(url + "/") == 200, timeout=60)
+        wait_for(lambda: status(url + "/") == 200, timeout=60, step=0.001, what=url)
         yield url
     finally:
         process.terminate()
@@ -178,15 +177,6 @@ def cpu_seconds(pid: int) -> float:
     CPU time per request does not depend on how busy the other cores are."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float, step: float = 0.001) -> float:
-    start = time.perf_counter()
-    while not predicate():
-        if time.perf_counter() - start > timeout:
-            raise TimeoutError(f"not ready after {timeout} s")
-        time.sleep(step)
-    return time.perf_counter() - start
 
 
 def status(url: str) -> int | None:
@@ -284,8 +274,8 @@ def _ms(text: str) -> float:
 
 
 def _httpx_load(url: str, connections: int, seconds: float) -> LoadResult:
-    command = [PYTHON, __file__, "httpx-load", url, str(connections), str(seconds)]
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    command = [PYTHON, "-m", "bench._common", "httpx-load", url, str(connections), str(seconds)]
+    output = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT).stdout
     return LoadResult(**json.loads(output.strip().splitlines()[-1]))
 
 

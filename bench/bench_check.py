@@ -5,7 +5,7 @@ cell (`%api check --strict`); then `kernel_ext.check()` is timed, from the call 
 Diagnostic: the same for a notebook of two cells (load, `app = FastAPI()`), the fixed cost of a
 fresh process (interpreter, IPython, fastapi imports). Writes its section of bench/RESULTS.md
 with --write (make bench keeps it).
-Usage: .venv/bin/python bench/bench_check.py [--rounds N] [--json PATH] [--write]
+Usage: .venv/bin/python -m bench.bench_check [--rounds N] [--json PATH] [--write]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Kernel, Row, check, cli, kernel, log, median, spread
+from bench._common import ROOT, Kernel, Row, check, cli, kernel, log, median, spread
 
 SECTION = "## `%api check` and fuzz-reload"
 FUZZ = "### fuzz-reload"

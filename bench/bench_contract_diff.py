@@ -7,7 +7,7 @@ change live, for a cell that changes one route's contract, one that redefines a 
 use, and one that redefines a route without changing its contract (nothing is printed).
 Target (issue 15): <= 20 ms for 200 operations. The note gives the thread's CPU time too: on a
 busy machine the wall-clock figure mostly measures waiting for a core.
-Usage: .venv/bin/python bench/bench_contract_diff.py [--rounds N] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_contract_diff [--rounds N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import os
 import time
 from typing import Any
 
-from _common import Row, cli, free_port, log, median, spread
+from bench._common import Row, cli, free_port, log, median, spread
 
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_DIFF_SIZES", "200,1000").split(","))
 BUILD = """\

@@ -9,7 +9,7 @@ for both processes).
 uvicorn --reload (watchfiles) starts the clock when the file has been written. On both sides the
 first edit warms up and is not counted.
 Targets: ≥ 100x faster than uvicorn --reload; ≤ 10 ms from the end of the cell to the new response.
-Usage: .venv/bin/python bench/bench_edit_to_live.py [--rounds N] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_edit_to_live [--rounds N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import APP, Poller, Row, check, cli, kernel, log, median, spread, uvicorn_process
+from bench._common import APP, Poller, Row, check, cli, kernel, log, median, spread, uvicorn_process
 
 ROUTE = """\
 @app.get("/version")

@@ -2,7 +2,7 @@
 
 Prints medians. Runs in-process (widgets without a front end) and inside a real kernel
 (widgets open comms over ZeroMQ), since the latter is what a notebook user waits for.
-Usage: .venv/bin/python bench/bench_explorer.py [--rounds N] [--no-kernel]
+Usage: .venv/bin/python -m bench.bench_explorer [--rounds N] [--no-kernel]
 """
 
 from __future__ import annotations
@@ -10,12 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 BENCH = textwrap.dedent(
     '''
@@ -117,7 +115,7 @@ def in_kernel(rounds: int) -> dict[str, list[float]]:
     client.start_channels()
     try:
         client.wait_for_ready(timeout=60)
-        code = f"import sys; sys.path.insert(0, {str(ROOT)!r})\n{BENCH}\n"
+        code = f"{BENCH}\n"
         code += f"print(json.dumps(bench({rounds})))"
         output: list[str] = []
         reply = client.execute_interactive(code, timeout=600, output_hook=lambda msg: _collect(msg, output))

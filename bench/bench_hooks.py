@@ -7,7 +7,7 @@ and the AST transformer that reads which names the cell binds; "end to end" is `
 them minus `run_cell` with them unregistered (same cell, same shell).
 Targets (issue 2): ≤ 1 ms for a cell that defines nothing; ≤ 5 ms to redefine a route with 1,000
 routes; and flat as routes grow.
-Usage: .venv/bin/python bench/bench_hooks.py [--rounds N] [--profile] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_hooks [--rounds N] [--profile] [--json PATH]
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from _common import Row, cli, free_port, log, median, spread
+from bench._common import Row, cli, free_port, log, median, spread
 
 SIZES = tuple(int(n) for n in os.environ.get("BENCH_HOOK_SIZES", "10,100,1000,5000").split(","))
 BUILD = """\

@@ -9,7 +9,7 @@ decorator returns the function unchanged: IPython keeps every cell's source (its
 `_i<N>`, the line cache for tracebacks), about 1 KB per cell in any notebook. kernel_ext's
 figure is the difference; the total is in the notes.
 Target: < 2 KB per cycle for kernel_ext, over 2,000 cycles.
-Usage: .venv/bin/python bench/bench_memory.py [--cycles N] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_memory [--cycles N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -21,9 +21,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from _common import Row, check, cli, kernel, log
-
-from tests.reliability._kernel import kernel_pid
+from bench._common import Row, check, cli, kernel, log
 
 CYCLES = 2000
 WARMUP = 200
@@ -68,7 +66,7 @@ def cycles(with_extension: bool, count: int) -> tuple[list[tuple[int, int]], int
     samples: list[tuple[int, int]] = []
     failures = 0
     with kernel() as k:
-        pid = kernel_pid(k)
+        pid = k.pid
         if with_extension:
             check(k, "%load_ext kernel_ext")
         check(k, SETUP if with_extension else STAND_IN)

@@ -11,7 +11,7 @@ No-op cost: an in-process IPython shell with kernel_ext and `%autoreload 2`, a p
 modules each serving a router and a model; a cell `pass`. Timed: the module check kernel_ext
 runs per cell (the AST transformer after %autoreload's hook, and again after the cell).
 Target: ≤ 1 ms.
-Usage: .venv/bin/python bench/bench_modules.py [--rounds N] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_modules [--rounds N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -23,7 +23,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-from _common import APP, Poller, Row, check, cli, free_port, kernel, log, median, spread, uvicorn_process
+from bench._common import (
+    APP,
+    Poller,
+    Row,
+    check,
+    cli,
+    free_port,
+    kernel,
+    log,
+    median,
+    spread,
+    uvicorn_process,
+)
 
 MODULE = """\
 from fastapi import APIRouter

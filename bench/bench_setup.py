@@ -6,7 +6,7 @@ The package caches are warm (one uncounted run per installer first), as on a mac
 installed these packages before. uv comes from the package index into `.venv` unless it is on PATH.
 
 Writes the "Set-up" section of bench/RESULTS.md (make bench keeps it).
-Usage: flock /tmp/kernel_ext_bench.lock .venv/bin/python bench/bench_setup.py [--rounds N]
+Usage: flock /tmp/kernel_ext_bench.lock .venv/bin/python -m bench.bench_setup [--rounds N]
 """
 
 from __future__ import annotations

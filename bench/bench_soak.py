@@ -6,7 +6,7 @@ route in a loop the whole time. Every answer must be 200 and whole from one vers
 dependency gave matches the version the route returned); a connection error, a 404 or a 5xx is
 a failure. The kernel's resident memory is read before and after.
 Bounded: `--edits N` (default 10,000) and `--minutes M` (default 30), whichever comes first.
-Usage: .venv/bin/python bench/bench_soak.py [--edits N] [--minutes M] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_soak [--edits N] [--minutes M] [--json PATH]
        (`make soak`; not part of `make test`)
 """
 
@@ -20,9 +20,7 @@ import time
 from collections import Counter
 from urllib.parse import urlsplit
 
-from _common import APP, Row, check, cli, kernel, log
-
-from tests.reliability._kernel import kernel_pid
+from bench._common import APP, Row, check, cli, kernel, log
 
 EDITS = 10_000
 CLIENTS = 20
@@ -125,7 +123,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     edits = 300 if args.quick else args.edits
     deadline = time.monotonic() + args.minutes * 60
     with kernel() as k:
-        pid = kernel_pid(k)
+        pid = k.pid
         check(k, "%load_ext kernel_ext")
         check(k, APP)
         check(k, CELL.format(n=0))

@@ -6,7 +6,7 @@
 - reload: `%reload_ext kernel_ext` with the app defined, until it answers 200 again.
 Reference: plain `uvicorn bench_app:app` from process start to its first 200 (imports included).
 Target (issue 2): warm ≤ 100 ms.
-Usage: .venv/bin/python bench/bench_start.py [--rounds N] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_start [--rounds N] [--json PATH]
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import (
+from bench._common import (
     APP,
     PYTHON,
     Kernel,

@@ -4,7 +4,7 @@ Clones this repository's committed HEAD into a temporary directory and times `ma
 as a newcomer or CI would run it. The whole suite runs, so on the shared machine run this under
 the full-test lock (`flock /tmp/kernel_ext_fulltest.lock ...`); the load average is recorded.
 Target: ≤ 5 minutes on 2 cores.
-Usage: .venv/bin/python bench/bench_test_time.py [--log PATH] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_test_time [--log PATH] [--json PATH]
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import ROOT, Row, cli, log
+from bench._common import ROOT, Row, cli, log
 
 TARGET_MINUTES = 5.0
 

@@ -8,7 +8,7 @@ the fastest setting, which users compare against.
 Targets: in-kernel ≥ 0.9x standalone req/s with an access log and ≥ 0.95x without one (kernel
 idle); p99 ≤ 50 ms while a cell runs a pure-Python loop. A cell whose C code holds the GIL
 (`sorted` on a big list) is measured too: a request waits for the call in progress to end.
-Usage: .venv/bin/python bench/bench_throughput.py [--rounds N] [--seconds S] [--json PATH]
+Usage: .venv/bin/python -m bench.bench_throughput [--rounds N] [--seconds S] [--json PATH]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import (
+from bench._common import (
     APP,
     Kernel,
     LoadResult,
@@ -33,8 +33,6 @@ from _common import (
     spread,
     uvicorn_process,
 )
-
-from tests.reliability._kernel import kernel_pid
 
 PATH = "/items/7?q=x"
 CONNECTIONS = 32
@@ -80,7 +78,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         check(k, GIL_SETUP)
         served = k.value("__import__('kernel_ext').base_url()")
         urls = {"kernel": served, "plain": plain, "quiet": quiet}
-        pid_of = {"kernel": kernel_pid(k), "plain": pids[plain], "quiet": pids[quiet]}
+        pid_of = {"kernel": k.pid, "plain": pids[plain], "quiet": pids[quiet]}
         for url in urls.values():
             load(url + PATH, CONNECTIONS, 1)  # warm them up
         order = list(urls)

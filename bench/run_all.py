@@ -3,7 +3,7 @@
 Each script runs in its own process (fresh imports, its own kernels) and hands back its rows as
 JSON; bench_explorer.py prints lines, which are parsed. Load average is recorded before and after:
 this box is shared, and figures taken on a busy machine say so.
-Usage: .venv/bin/python bench/run_all.py [--quick] [--only NAME ...]
+Usage: .venv/bin/python -m bench.run_all [--quick] [--only NAME ...]
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import Row
+from bench._common import Row
 
 HERE = Path(__file__).resolve().parent
 SCRIPTS = (
@@ -41,7 +41,7 @@ EXPLORER_LINE = re.compile(
 
 def run_script(name: str, quick: bool) -> tuple[list[Row], str]:
     """The script's rows, and an error text if it failed."""
-    command = [sys.executable, str(HERE / f"{name}.py")]
+    command = [sys.executable, "-m", f"bench.{name}"]
     if name == "bench_explorer":
         command += ["--rounds", "3"] if quick else []
         result = subprocess.run(command, capture_output=True, text=True, cwd=HERE.parent)
@@ -114,8 +114,8 @@ def markdown(rows: list[Row], failures: dict[str, str], context: dict[str, str])
 def kept_sections(path: Path) -> str:
     """Sections other scripts write into RESULTS.md (bench_setup.py's, bench_check.py's), carried
     over as they are: everything from the first of them to the end."""
-    from bench_check import SECTION as CHECK_SECTION
-    from bench_setup import SECTION
+    from bench.bench_check import SECTION as CHECK_SECTION
+    from bench.bench_setup import SECTION
 
     current = path.read_text() if path.exists() else ""
     starts = [current.index(s) for s in (SECTION, CHECK_SECTION) if s in current]

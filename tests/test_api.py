@@ -11,7 +11,8 @@ import pytest
 import kernel_ext
 from kernel_ext._display import DocsView, RouteTable, StatusCard
 from kernel_ext._serving._server import ServerError
-from tests.conftest import Shell, free_port, port_is_free
+from tests.support.ports import free_port, port_is_free
+from tests.support.shell import Shell
 
 APP = (
     "from fastapi import FastAPI, Depends\n"

@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from kernel_ext._reload._boundnames import NameWatch, read_cell
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 
 def names(code: str) -> set[str] | None:

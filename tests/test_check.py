@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import psutil
@@ -12,8 +11,8 @@ import pytest
 import kernel_ext
 from kernel_ext._check._cells import prepare
 from kernel_ext._reload._notebook import CellRun
-from tests.conftest import Shell
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
+from tests.support.shell import Shell
 
 APP = "from fastapi import FastAPI\nfrom pydantic import BaseModel\napp = FastAPI()"
 PROBE = "import httpx, kernel_ext\nr = httpx.get(kernel_ext.base_url() + '/openapi.json')\nassert r.status_code == 200\nr"
@@ -192,7 +191,7 @@ def test_interrupting_a_check_kills_the_fresh_run_and_leaves_the_live_app(tmp_pa
         slow = "import os, time\nif os.environ.get('KERNEL_EXT_NO_SERVER'):\n    time.sleep(120)\n@app.get('/a')\ndef a(): return 1"
         assert k.run(slow, cell_id="slow").status == "ok"
         msg_id = k.send("%api check", cell_id="check")
-        _wait_for_text(k, msg_id, "Cell 3 of 3")
+        k.wait_for_output(msg_id, "Cell 3 of 3")
         k.manager.interrupt_kernel()
         reply = k.wait(msg_id)
         assert reply.status == "error"
@@ -228,15 +227,3 @@ def test_deleted_cells_are_not_run_again_and_a_match_is_shown_as_a_table(tmp_pat
         assert "matches a fresh run" in reply.html
     finally:
         k.shutdown()
-
-
-def _wait_for_text(k: Kernel, msg_id: str, text: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        msg = k.client.get_iopub_msg(timeout=timeout)
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        data = msg["content"].get("data", {})
-        if text in data.get("text/markdown", "") + data.get("text/plain", ""):
-            return
-    raise TimeoutError(f"no output with {text!r}")

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from kernel_ext._serving import _proxy as _proxy
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
 
 STANDINS = Path(__file__).resolve().parent / "standins"
 PROXY_URL = re.compile(r"http://127\.0\.0\.1:\d+/")

@@ -6,7 +6,7 @@ import pytest
 
 import kernel_ext
 from kernel_ext._changes._contract import Shapes, compare, index
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 APP = """\
 from fastapi import FastAPI

@@ -7,7 +7,7 @@ from fastapi import APIRouter, FastAPI
 
 import kernel_ext
 from kernel_ext._changes._coverage import CoverageError, Hits, coverage
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 
 def make_app() -> FastAPI:

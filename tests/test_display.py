@@ -8,7 +8,7 @@ from fastapi.security import OAuth2PasswordBearer
 from pydantic import BaseModel
 
 from kernel_ext._display import DocsView, RouteTable, StatusCard, route_rows, stale_models, type_name
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 
 class Item(BaseModel):

@@ -10,7 +10,8 @@ from fastapi import Depends, FastAPI
 from fastapi.security import APIKeyHeader
 
 from kernel_ext._explorer import Explorer, ExplorerError
-from tests.conftest_explorer import demo_app, serve
+from tests.support.explorer_app import demo_app
+from tests.support.servers import serve
 
 api_key = APIKeyHeader(name="X-Key")
 

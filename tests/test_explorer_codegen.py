@@ -14,7 +14,8 @@ from fastapi import FastAPI
 from kernel_ext._explorer import Explorer, ExplorerError
 from kernel_ext._explorer._codegen import to_curl, to_httpx
 from kernel_ext._explorer._request import RequestSpec
-from tests.conftest_explorer import demo_app, serve
+from tests.support.explorer_app import demo_app
+from tests.support.servers import serve
 
 
 @pytest.fixture(scope="module")

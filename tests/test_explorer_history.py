@@ -8,7 +8,8 @@ import pytest
 from fastapi import FastAPI
 
 from kernel_ext._explorer import Explorer, ExplorerError
-from tests.conftest_explorer import demo_app, serve
+from tests.support.explorer_app import demo_app
+from tests.support.servers import serve
 
 
 @pytest.fixture

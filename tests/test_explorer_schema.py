@@ -10,7 +10,7 @@ from pydantic import BaseModel
 from kernel_ext._explorer._auth import schemes_from
 from kernel_ext._explorer._catalog import Catalog
 from kernel_ext._explorer._schema import example_for, resolve, schema_hint, validate
-from tests.conftest_explorer import demo_app
+from tests.support.explorer_app import demo_app
 
 
 def ops_by_key(app: FastAPI) -> dict[tuple[str, str], object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kernel_ext._explorer import Explorer, ExplorerError, explore
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 APP_CELL = """
 from fastapi import FastAPI

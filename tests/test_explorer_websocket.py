@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI, WebSocket
 
 from kernel_ext._explorer import Explorer, ExplorerError
-from tests.conftest_explorer import demo_app, serve
+from tests.support.explorer_app import demo_app
+from tests.support.servers import serve
+from tests.support.waiting import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -28,14 +29,6 @@ def server() -> Iterator[tuple[FastAPI, str]]:
 
     with serve(app) as url:
         yield app, url
-
-
-def wait_for(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out waiting")
-        time.sleep(0.01)
 
 
 def test_connect_send_text_and_json_receive_close(ex: Explorer) -> None:
@@ -76,7 +69,7 @@ def test_headers_and_auth_go_into_the_handshake(ex: Explorer) -> None:
     ex.auth_bearer("good")
     assert ex.ws_connect()
     assert ex.ws_receive() == '{"hello":"you"}'
-    wait_for(lambda: not ex.ws.connected)
+    wait_for(lambda: not ex.ws.connected, what="the socket to close")
     assert ex.ws.log[-1] == ("·", "closed (code 1000, bye)")
 
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from kernel_ext._explorer import Explorer
 from kernel_ext._explorer._widgets import ParamInput
-from tests.conftest_explorer import demo_app
+from tests.support.explorer_app import demo_app
 
 
 def explorer(app: FastAPI) -> Explorer:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 APP = "import kernel_ext\nfrom fastapi import FastAPI, APIRouter, Depends, Request\napp = FastAPI()"
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
 
 # VS Code's Jupyter extension sends the cell's document URI as `cellId`, and no `deletedCells`.
 VSCODE_CELL = "vscode-notebook-cell:/home/me/api.ipynb#W3sZmlsZQ%3D%3D"

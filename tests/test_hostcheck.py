@@ -7,7 +7,7 @@ import pytest
 
 from kernel_ext._serving import _proxy as _proxy
 from kernel_ext._serving._hostcheck import ALLOWED_HOSTS_ENV, LOOPBACK_NAMES, HostPolicy, hostname
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 APP = "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/')\ndef root(): return 'ok'"
 

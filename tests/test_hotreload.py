@@ -9,7 +9,7 @@ import warnings
 import httpx
 import pytest
 
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 APP = "import kernel_ext\nfrom fastapi import FastAPI, APIRouter, Depends\napp = FastAPI()"
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import free_port, port_is_free
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
+from tests.support.ports import free_port, port_is_free
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
 APP = (

@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.kernel import free_port
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 150.0  # importing jupyter_server on a loaded 2-core box can take most of a minute

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 ITEMS = """
 from fastapi import APIRouter, Depends

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 from kernel_ext._reload._notebook import CellRun, NotebookCells, deleted_cells
-from tests.conftest import Shell
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
+from tests.support.shell import Shell
 
 
 def run(cell_id: str | None, source: str, count: int) -> CellRun:

@@ -9,7 +9,7 @@ import weakref
 
 from kernel_ext._reload._oldversions import OldVersions
 from kernel_ext._reload._overrides import ChainedOverrides
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 APP = "from fastapi import FastAPI, Depends\nfrom pydantic import BaseModel\napp = FastAPI()"
 MODEL = "class Item(BaseModel):\n    name: str\n    v: int = {i}"

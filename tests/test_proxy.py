@@ -27,7 +27,7 @@ from kernel_ext._serving._proxy import (
     public_url,
     root_path_for,
 )
-from tests.kernel import free_port
+from tests.support.ports import free_port
 
 pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy is not installed")
 

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.reload_corpus import Tutorial, fetch_docs_src, steps, tutorials, write_beside
-from tests.reload_harness import Divergence, FreshRuns, Notebook, known_as, report, restart
+from tests.support.reload_corpus import Tutorial, fetch_docs_src, steps, tutorials, write_beside
+from tests.support.reload_harness import Divergence, FreshRuns, Notebook, known_as, report, restart
 
 LONG = os.environ.get("KERNEL_EXT_FUZZ") == "long"
 SAMPLE = int(os.environ.get("KERNEL_EXT_CORPUS_SAMPLE", "0" if LONG else "8"))  # 0: every tutorial

@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from tests.reload_harness import KNOWN, FreshRuns, Notebook, known_as, report, restart
+from tests.support.reload_harness import KNOWN, FreshRuns, Notebook, known_as, report, restart
 
 LONG = os.environ.get("KERNEL_EXT_FUZZ") == "long"
 EXAMPLES = int(os.environ.get("KERNEL_EXT_FUZZ_EXAMPLES", "100" if LONG else "6"))

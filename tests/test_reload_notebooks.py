@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 LONG = os.environ.get("KERNEL_EXT_FUZZ") == "long"

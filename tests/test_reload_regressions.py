@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 SETUP = (
     "from fastapi import APIRouter, FastAPI\nfrom fastapi.responses import JSONResponse\n\napp = FastAPI()"

@@ -9,7 +9,7 @@ import ipywidgets as widgets
 import pytest
 
 from kernel_ext import _render
-from tests.conftest_explorer import PNG_1PX
+from tests.support.explorer_app import PNG_1PX
 
 REQUEST = httpx.Request("GET", "http://127.0.0.1:1/things")
 

@@ -7,7 +7,7 @@ import pytest
 
 from kernel_ext._changes._responsediff import BodyChange, diff_json, diff_responses
 from kernel_ext._explorer import Explorer, ExplorerError
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 
 def response(

@@ -5,7 +5,7 @@ import pytest
 
 from kernel_ext._serving import _server as _server
 from kernel_ext._serving._server import PORT_ENV, ServerError, ServerThread, bind_for
-from tests.conftest import free_port, port_is_free
+from tests.support.ports import free_port, port_is_free
 
 
 async def hello(scope, receive, send) -> None:

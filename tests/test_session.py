@@ -9,7 +9,7 @@ import uuid
 import httpx
 
 import kernel_ext
-from tests.conftest import Shell
+from tests.support.shell import Shell
 
 
 def test_restart_under_load_refuses_nothing_and_never_says_no_app(shell: Shell) -> None:

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import httpx
 
-from tests.kernel import Kernel
+from tests.support.kernel import Kernel
+from tests.support.waiting import wait_for
 from tests.test_modules import APP, Package
 
 NEW_ROUTE = (
     '@router.get("/me")',
     '@router.get("/new")\ndef new() -> str:\n    return "new"\n\n\n@router.get("/me")',
 )
-
-
-def until(condition, what: str, timeout: float = 20) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def status(url: str) -> int:
@@ -47,22 +40,26 @@ def test_watch_waits_for_a_running_cell_then_reloads_while_idle(kernel: Kernel, 
         "time.sleep(0.2)  # room for a reload that must not happen\n"
         "during = httpx.get(kernel_ext.base_url() + '/api/items/new').status_code\n"
     )
-    until(ready.exists, "the cell to start")
+    wait_for(ready.exists, 20, what="the cell to start")
     shop.edit(*NEW_ROUTE)
     assert kernel.wait(running).status == "ok"
     assert kernel.value("during") == 404
     # Idle now: no cell runs, and the saved file serves.
-    until(lambda: status(base + "/api/items/new") == 200, "the saved route to serve")
+    wait_for(lambda: status(base + "/api/items/new") == 200, 20, what="the saved route to serve")
     assert status(base + "/api/items/list") == 200
 
     # A syntax error: reported in the request log and the status card; the last version serves.
     shop.edit('@router.get("/new")', '@router.get("/newer"')
-    until(lambda: "syntax error" in (kernel.value("kernel_ext._api.session().last_error") or ""), "the error")
+    wait_for(
+        lambda: "syntax error" in (kernel.value("kernel_ext._api.session().last_error") or ""),
+        20,
+        what="the error",
+    )
     assert status(base + "/api/items/new") == 200
     assert "syntax error" in kernel.value("'\\n'.join(kernel_ext._api.session().request_log.lines())")
     assert "syntax error" in kernel.run("%api status").html
     shop.edit('@router.get("/newer"', '@router.get("/newer")')
-    until(lambda: status(base + "/api/items/newer") == 200, "the fixed route to serve")
+    wait_for(lambda: status(base + "/api/items/newer") == 200, 20, what="the fixed route to serve")
     assert kernel.value("kernel_ext._api.session().last_error") is None
 
     reply = kernel.run("%api watch off")

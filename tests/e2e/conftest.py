@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.kernel import free_port
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")

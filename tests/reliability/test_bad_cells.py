@@ -9,8 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.kernel import Kernel
-from tests.reliability._kernel import APP, get, kernel_with_app, ok
+from tests.support.kernel import APP, Kernel, get, kernel_with_app, ok
 
 OURS = re.compile(r"kernel_ext[/\\](?:_\w+|__init__)|kernel_ext:|kernel_ext\._")
 

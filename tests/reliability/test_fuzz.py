@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.reliability._kernel import start_kernel
+from tests.support.kernel import start_kernel
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")

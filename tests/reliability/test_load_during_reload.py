@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import httpx
 
-from tests.reliability._kernel import kernel_with_app, ok, request_log, wait_until
-from tests.reliability._load import Load
+from tests.support.kernel import kernel_with_app, ok, request_log
+from tests.support.load import Load
+from tests.support.waiting import wait_for
 
 CLIENTS = 50
 RERUNS = 100
@@ -53,7 +54,7 @@ def test_every_answer_is_whole_old_or_new_under_reload() -> None:
             for n in range(1, RERUNS + 1):
                 # Traffic between every two runs, however slow the machine: swaps meet requests.
                 seen = load.count
-                wait_until(lambda seen=seen: load.count >= seen + CLIENTS // 5, timeout=30)
+                wait_for(lambda seen=seen: load.count >= seen + CLIENTS // 5, timeout=30)
                 ok(kernel, CELL.format(n=n))
             final = httpx.get(url + "/v", timeout=10).json()
             report = load.stop()

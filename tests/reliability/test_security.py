@@ -15,9 +15,8 @@ import jwt
 import psutil
 import pytest
 
-from tests.kernel import Kernel
-from tests.reliability._kernel import APP, kernel_pid, kernel_with_app, ok, start_kernel
 from tests.reliability.test_fuzz import NOTEBOOKS, code_cells
+from tests.support.kernel import APP, Kernel, kernel_with_app, ok, start_kernel
 
 BOOM = APP + '\n@app.get("/boom")\ndef boom():\n    secret = "s3cr3t-in-a-local"\n    return 1 / 0\n'
 
@@ -36,7 +35,7 @@ def listening(pid: int) -> list[tuple[str, int]]:
 def test_by_default_the_kernel_listens_on_loopback_only() -> None:
     with kernel_with_app() as (kernel, url):
         port = int(url.rsplit(":", 1)[1])
-        sockets = listening(kernel_pid(kernel))
+        sockets = listening(kernel.pid)
         assert ("127.0.0.1", port) in sockets
         assert {ip for ip, _ in sockets} == {"127.0.0.1"}, sockets
 
@@ -47,7 +46,7 @@ def test_listening_on_all_interfaces_needs_asking_and_warns() -> None:
         ok(kernel, "%api stop")
         reply = ok(kernel, f"%api start --host 0.0.0.0 --port {port}")
         assert "0.0.0.0" in reply.stderr, reply.stderr  # a visible warning
-        assert ("0.0.0.0", port) in listening(kernel_pid(kernel))
+        assert ("0.0.0.0", port) in listening(kernel.pid)
 
 
 def test_errors_and_cross_origin_requests_leak_nothing() -> None:

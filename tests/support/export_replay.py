@@ -29,7 +29,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -44,6 +43,7 @@ import httpx
 
 from tests.support import export_replay_ws as _replay_ws
 from tests.support.export_replay_ws import WsEvent
+from tests.support.ports import free_port
 
 _MAIN_SCHEMA = re.compile(r"^__main____(.+?)(?:__\d+)?$")
 _lock = threading.Lock()
@@ -443,12 +443,6 @@ def run_notebook(
     paths = [root, *filter(None, [env.get("PYTHONPATH")])]
     client.execute(env={**env, "PYTHONPATH": os.pathsep.join(paths)})
     return Recording.load(record)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # Every log line carries the pid of the process that wrote it: access lines say which worker

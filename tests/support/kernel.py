@@ -1,15 +1,20 @@
-"""A real IPython kernel driven over jupyter_client, for tests that need the whole stack."""
+"""A real IPython kernel driven over jupyter_client, for tests that need the whole stack, and
+helpers to start one with kernel_ext loaded and an app defined."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import re
-import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from jupyter_client.manager import KernelManager
+
+from tests.support.ports import free_port
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -51,12 +56,12 @@ class Kernel:
         # in advance may be taken by another test before the kernel binds it.
         self.env = {**os.environ, "KERNEL_EXT_PORT": "0", **(env or {})}
 
-    def start(self, attempts: int = 3) -> Kernel:
+    def start(self, attempts: int = 3, cwd: str | None = None) -> Kernel:
         # jupyter_client picks the kernel's zmq ports by bind-and-close; kernels starting at
         # once under xdist sometimes collide, and the kernel dies. Try again with new ports.
         for attempt in range(attempts):
             try:
-                return self._start()
+                return self._start(cwd)
             except RuntimeError:
                 if self.manager.has_kernel:
                     self.manager.shutdown_kernel(now=True)
@@ -65,8 +70,8 @@ class Kernel:
                     raise
         return self
 
-    def _start(self) -> Kernel:
-        self.manager.start_kernel(env=self.env)
+    def _start(self, cwd: str | None) -> Kernel:
+        self.manager.start_kernel(env=self.env, **({"cwd": cwd} if cwd is not None else {}))
         self.client = self.manager.blocking_client()
         self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
@@ -151,20 +156,75 @@ class Kernel:
             if self.manager.is_alive():
                 self.manager.shutdown_kernel(now=False)
 
+    @property
+    def pid(self) -> int:
+        provisioner = self.manager.provisioner
+        assert provisioner is not None
+        return provisioner.process.pid  # type: ignore[attr-defined]
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    def drain(self) -> None:
+        """Drop messages left over from an interrupted cell."""
+        for get in (self.client.get_iopub_msg, self.client.get_shell_msg):
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    get(timeout=0.3)
+
+    def wait_for_output(self, msg_id: str, text: str, timeout: float = 60) -> None:
+        """Read iopub until the cell `msg_id` displays `text` (markdown or plain), while it runs."""
+        while True:
+            try:
+                msg = self.client.get_iopub_msg(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError(f"no output with {text!r} after {timeout} s") from None
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            data = msg["content"].get("data", {})
+            if text in data.get("text/markdown", "") + data.get("text/plain", ""):
+                return
 
 
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """Whether a server (which, like uvicorn, sets SO_REUSEADDR) could listen on the port now."""
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-            sock.listen(1)
-        except OSError:
-            return False
-        return True
+# A small app for tests that need a route to hit.
+APP = """\
+from fastapi import FastAPI
+from pydantic import BaseModel
+app = FastAPI()
+
+@app.get("/")
+def root():
+    return {"ok": True}
+"""
+
+
+def start_kernel(port: int | None = None, cwd: str | None = None) -> Kernel:
+    """A fresh kernel whose server will listen on `port` (one free now by default: tests that
+    must know the port before the server binds it; else Kernel() lets the OS pick at bind)."""
+    env = {"KERNEL_EXT_PORT": str(port if port is not None else free_port())}
+    return Kernel(env=env).start(cwd=cwd)
+
+
+@contextlib.contextmanager
+def kernel_with_app(app: str = APP, port: int | None = None) -> Iterator[tuple[Kernel, str]]:
+    """A kernel with kernel_ext loaded and `app` defined; yields it with the server's URL."""
+    kernel = start_kernel(port)
+    try:
+        ok(kernel, "%load_ext kernel_ext")
+        ok(kernel, app)
+        url = kernel.value("__import__('kernel_ext').base_url()")
+        yield kernel, url
+    finally:
+        kernel.shutdown()
+
+
+def ok(kernel: Kernel, code: str, timeout: float = 60) -> Reply:
+    """Run a cell that must succeed."""
+    reply = kernel.run(code, timeout=timeout)
+    assert reply.status == "ok", f"cell failed:\n{code}\n{reply.traceback}\n{reply.stderr}"
+    return reply
+
+
+def get(url: str, timeout: float = 10.0) -> httpx.Response:
+    return httpx.get(url, timeout=timeout)
+
+
+def request_log(kernel: Kernel) -> str:
+    return kernel.value("__import__('kernel_ext')._session.current_session().request_log.text()")

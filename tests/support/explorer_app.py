@@ -1,18 +1,12 @@
-"""A real uvicorn in a thread serving a FastAPI app, and a demo app covering the explorer's cases."""
+"""A demo app covering every kind of input the explorer handles (serve it with support.servers)."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import socket
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
-import uvicorn
 from fastapi import (
     Cookie,
     Depends,
@@ -33,29 +27,6 @@ from pydantic import BaseModel, Field
 PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-
-
-@contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Serve `app` with uvicorn in a daemon thread on a free port; yields the base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
 
 
 class Color(StrEnum):
