@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
 from kernel_ext._http._read import BodyLimits, Cut, read_body
-from tests.conftest_explorer import serve
+from tests.support.servers import serve
 
 
 def reading_app() -> FastAPI:
