@@ -6,27 +6,35 @@ import argparse
 import shlex
 from typing import Any, NoReturn
 
+from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import MagicArgumentParser
 
 from . import _api
 from ._errors import KernelExtError
 from ._serving._server import ServerError
 
 
-class UsageError(Exception):
-    pass
-
-
 class _HelpShown(Exception):
     """`--help` printed the help; the magic returns nothing."""
 
 
-class _Parser(argparse.ArgumentParser):
-    # argparse would sys.exit, which IPython reports as a SystemExit traceback.
+# IPython's parser for magics, which raises IPython's UsageError. Its decorators
+# (`@magic_arguments`, `@argument`) can't declare %api's subcommands, so the parser is built
+# from COMMANDS; and its `parse_argstring` keeps quotes in the words (IPython splits without
+# POSIX rules), so lines are split with shlex. A UsageError that reached IPython would show one
+# line but not fail the cell (nbmake 1.5 passes a notebook whose magic raises one), so `api`
+# turns it into an ApiError.
+class _Parser(MagicArgumentParser):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("add_help", True)  # `-h` shows the help, as `%api?` does
+        super().__init__(formatter_class=argparse.HelpFormatter, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{self.prog}: {message}")
 
     def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        # argparse would sys.exit, which IPython reports as a SystemExit traceback.
         if status:
             raise UsageError((message or f"{self.prog}: error").strip())
         raise _HelpShown

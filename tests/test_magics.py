@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -318,3 +321,24 @@ def _server_kernel(jupyter: Any) -> Iterator[Any]:
     finally:
         client.stop_channels()
         httpx.delete(jupyter.url + f"api/sessions/{session['id']}", headers=jupyter.auth, timeout=30)
+
+
+def test_a_bad_magic_line_fails_the_notebook_under_nbmake(tmp_path: Path) -> None:
+    # IPython's own UsageError would not: nbmake passes a notebook whose magic raises one.
+    import nbformat
+
+    cells = ["%load_ext kernel_ext", "%api start --port abc", "print('not reached')"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nbformat.write(notebook, tmp_path / "bad_line.ipynb")
+    environment = {**os.environ, "KERNEL_EXT_NO_SERVER": "1"}  # no server needed to parse
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--nbmake", "bad_line.ipynb"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 1, run.stdout
+    assert "kernel_ext: %api start: argument --port: invalid int value: 'abc'" in run.stdout
+    assert "not reached" not in run.stdout

@@ -37,6 +37,7 @@ from typing import Any, NoReturn
 from urllib.parse import quote
 
 import httpx
+from IPython.core.magic_arguments import MagicArgumentParser
 
 from .._changes._responsediff import ResponseDiff, diff_responses
 from .._render import response_html, response_text
@@ -158,7 +159,12 @@ def _body_hint(response: httpx.Response, limit: int = 200) -> str:
 # ---------------------------------------------------------------- the magic line
 
 
-class _Parser(argparse.ArgumentParser):
+class _Parser(MagicArgumentParser):
+    # IPython's parser for magics; errors are HttpUsageErrors, which fail the cell under nbmake
+    # where IPython's own UsageError does not (see kernel_ext/_magics.py).
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(formatter_class=argparse.HelpFormatter, add_help=True, **kwargs)
+
     def error(self, message: str) -> NoReturn:
         raise HttpUsageError(f"{message}\n{self.format_usage().strip()}")
 
