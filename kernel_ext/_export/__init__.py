@@ -336,7 +336,9 @@ def source_of(stmt: Stmt) -> str:
     decorators = getattr(node, "decorator_list", [])
     start = min([d.lineno for d in decorators] + [node.lineno])
     end = node.end_lineno or node.lineno
-    siblings = [n for n in stmt.cell.module.body if n is not node]  # type: ignore[union-attr]
+    module = stmt.cell.module
+    assert module is not None  # statements come only from cells that parsed
+    siblings = [n for n in module.body if n is not node]
     shares_line = node.col_offset != 0 or any(
         (n.end_lineno or n.lineno) >= start and n.lineno <= end for n in siblings
     )

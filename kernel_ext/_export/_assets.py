@@ -78,7 +78,8 @@ def _literal_path(expr: ast.expr) -> str | None:
         return expr.value
     if isinstance(expr, ast.Call) and ast.unparse(expr.func) in ("Path", "pathlib.Path", "PurePath"):
         parts = [_literal_path(a) for a in expr.args]
-        return str(PurePosixPath(*parts)) if parts and None not in parts else None  # type: ignore[arg-type]
+        texts = [part for part in parts if part is not None]
+        return str(PurePosixPath(*texts)) if texts and len(texts) == len(parts) else None
     if isinstance(expr, ast.BinOp) and isinstance(expr.op, ast.Div):
         left, right = _literal_path(expr.left), _literal_path(expr.right)
         return str(PurePosixPath(left, right)) if left is not None and right is not None else None

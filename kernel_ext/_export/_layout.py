@@ -370,14 +370,13 @@ def _identifier(text: str) -> str:
 
 def _render(plan: Plan, units: list[Unit], render: Render, constants: dict[int, list[str]]) -> dict[str, str]:
     modules: dict[str, list[Unit]] = defaultdict(list)
+    owner: dict[Version, str] = {}
     for unit in units:
         assert unit.module is not None
         modules[unit.module].append(unit)
-    modules.setdefault("main", [])
-    owner: dict[Version, str] = {}
-    for unit in units:
         for version in unit.stmt.versions.values():
-            owner[version] = unit.module  # type: ignore[assignment]
+            owner[version] = unit.module
+    modules.setdefault("main", [])
     future = _future_imports(plan)
     files: dict[str, str] = {"app/__init__.py": ""}
     imported_modules: dict[str, set[str]] = defaultdict(set)

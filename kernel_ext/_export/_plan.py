@@ -93,7 +93,8 @@ class Plan:
     has_star_import: bool = False
 
     def alias_needed(self, stmt: Stmt, alias: ast.alias) -> bool:
-        return import_version(stmt.node, alias) in self.needed  # type: ignore[arg-type]
+        node = stmt.node
+        return isinstance(node, ast.Import | ast.ImportFrom) and import_version(node, alias) in self.needed
 
 
 def import_version(node: ast.Import | ast.ImportFrom, alias: ast.alias) -> Version:
@@ -231,8 +232,8 @@ def _mark_probe_statements(statements: list[Stmt]) -> dict[int, str]:
             for name in stmt.names.binds:
                 procedures.pop(name, None)
             continue
-        if stmt.is_import:
-            imported = probe_names_of_import(stmt.node)  # type: ignore[arg-type]
+        if isinstance(stmt.node, ast.Import | ast.ImportFrom):
+            imported = probe_names_of_import(stmt.node)
             tainted = (tainted - stmt.names.binds) | imported
         else:
             tainted -= stmt.names.binds
@@ -312,9 +313,9 @@ def _versions(survivors: list[Stmt]) -> tuple[dict[Version, list[Stmt]], dict[st
 
 
 def _bound_version(stmt: Stmt, name: str) -> Version:
-    if stmt.is_import:
-        for alias in stmt.node.names:  # type: ignore[attr-defined]
-            version = import_version(stmt.node, alias)  # type: ignore[arg-type]
+    if isinstance(stmt.node, ast.Import | ast.ImportFrom):
+        for alias in stmt.node.names:
+            version = import_version(stmt.node, alias)
             if version[1] == name:
                 return version
     return stmt.index

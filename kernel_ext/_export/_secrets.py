@@ -33,7 +33,7 @@ import re
 import tokenize
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from ._errors import ExportError
 
@@ -486,9 +486,9 @@ def _rewrite_comparisons(
         if isinstance(node, ast.Compare) and len(node.comparators) == 1:
             left, right = node.left, node.comparators[0]
             node.left, node.comparators[0] = replace(left, right), replace(right, left)
-        elif _is_compare_digest(node) and len(node.args) == 2:  # type: ignore[attr-defined]
-            first, second = node.args  # type: ignore[attr-defined]
-            node.args = [replace(first, second), replace(second, first)]  # type: ignore[attr-defined]
+        elif _is_compare_digest(node) and len(node.args) == 2:
+            first, second = node.args
+            node.args = [replace(first, second), replace(second, first)]
     if not moved:
         return None
     return new, moved, list(constants.values())
@@ -501,12 +501,12 @@ def _compared_pairs(node: ast.AST) -> list[tuple[ast.expr, ast.expr]]:
         and isinstance(node.ops[0], ast.Eq | ast.NotEq)
     ):
         return [(node.left, node.comparators[0])]
-    if _is_compare_digest(node) and len(node.args) == 2:  # type: ignore[attr-defined]
-        return [(node.args[0], node.args[1])]  # type: ignore[attr-defined]
+    if _is_compare_digest(node) and len(node.args) == 2:
+        return [(node.args[0], node.args[1])]
     return []
 
 
-def _is_compare_digest(node: ast.AST) -> bool:
+def _is_compare_digest(node: ast.AST) -> TypeGuard[ast.Call]:
     return isinstance(node, ast.Call) and ast.unparse(node.func).endswith("compare_digest")
 
 
@@ -560,7 +560,7 @@ def _refuse_remaining(stmt: ast.stmt, where: str, maps: frozenset[str]) -> None:
 
 
 def _problem(node: ast.AST, maps: frozenset[str]) -> str | None:
-    if _is_text(node) and _KNOWN_TOKEN.search(_text(node)):  # type: ignore[arg-type]
+    if _is_text(node) and _KNOWN_TOKEN.search(_text(node)):
         return "a literal shaped like an API token or private key"
     if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -659,13 +659,13 @@ def _is_credential(text: str) -> bool:
     return bool(_KNOWN_TOKEN.search(text) or _CREDENTIAL_URL.match(text))
 
 
-def _is_text(node: ast.expr | None) -> bool:
+def _is_text(node: ast.AST | None) -> TypeGuard[ast.Constant]:
     return isinstance(node, ast.Constant) and isinstance(node.value, str | bytes) and bool(node.value)
 
 
-def _text(node: ast.expr) -> str:
-    value = node.value  # type: ignore[attr-defined]
-    return value if isinstance(value, str) else value.decode("latin-1")
+def _text(node: ast.Constant) -> str:
+    value = node.value
+    return value.decode("latin-1") if isinstance(value, bytes) else str(value)
 
 
 def _is_bytes(value: ast.expr | None) -> bool:
@@ -711,7 +711,9 @@ def _generates(value: ast.AST, generators: frozenset[str] = frozenset(), body: b
     """The expression makes a fresh random value: `secrets.token_hex()`, `os.urandom(32)`, a
     notebook function in `generators` (called, or passed as `default_factory=`). With `body`,
     `value` is a function and its body is what counts."""
-    nodes = [n for stmt in value.body for n in ast.walk(stmt)] if body else ast.walk(value)  # type: ignore[attr-defined]
+    nodes: Iterable[ast.AST] = ast.walk(value)
+    if body and isinstance(value, ast.FunctionDef | ast.AsyncFunctionDef):
+        nodes = [n for stmt in value.body for n in ast.walk(stmt)]
     for node in nodes:
         if isinstance(node, ast.Call):
             func = ast.unparse(node.func)

@@ -207,9 +207,9 @@ def _changed_in_place(node: ast.AST, attributes_count: bool) -> ast.expr | None:
     `attributes_count` also for `x.a = v`."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _MUTATORS:
         return node.func.value
-    stored = isinstance(node, ast.Subscript) or (attributes_count and isinstance(node, ast.Attribute))
-    if stored and isinstance(node.ctx, ast.Store | ast.Del):  # type: ignore[attr-defined]
-        return node.value  # type: ignore[attr-defined]
+    stored = (ast.Subscript, ast.Attribute) if attributes_count else (ast.Subscript,)
+    if isinstance(node, stored) and isinstance(node.ctx, ast.Store | ast.Del):
+        return node.value
     return None
 
 
