@@ -27,20 +27,21 @@ def is_included_router(route: object) -> bool:
     return _IncludedRouter is not None and isinstance(route, _IncludedRouter)
 
 
-def included_router_target(route: object) -> Router:
+# `route: Any` below: an `_IncludedRouter` entry, whose class is private (and absent in older FastAPI).
+def included_router_target(route: Any) -> Router:
     """The router an `_IncludedRouter` entry points at."""
-    return route.original_router  # type: ignore[attr-defined]
+    return route.original_router
 
 
-def included_router_prefix(route: object) -> str:
-    return getattr(route.include_context, "prefix", "") or ""  # type: ignore[attr-defined]
+def included_router_prefix(route: Any) -> str:
+    return getattr(route.include_context, "prefix", "") or ""
 
 
-def repoint_include(route: object, router: Router) -> BaseRoute:
+def repoint_include(route: Any, router: Router) -> BaseRoute:
     """A copy of an `_IncludedRouter` entry that serves `router` with the same include context
     (prefix, tags, dependencies, responses...), as FastAPI itself builds nested entries."""
     assert _IncludedRouter is not None
-    return _IncludedRouter(original_router=router, include_context=route.include_context)  # type: ignore[attr-defined]
+    return _IncludedRouter(original_router=router, include_context=route.include_context)
 
 
 def mark_routes_changed(router: Router) -> None:
@@ -95,7 +96,8 @@ def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, 
     """Leaf routes as served, each with the full path it is served at (included routers walked)."""
     for route in routes:
         if is_included_router(route):
-            for context in route.effective_route_contexts():  # type: ignore[attr-defined]
+            included: Any = route  # an `_IncludedRouter`
+            for context in included.effective_route_contexts():
                 original = context.original_route
                 starlette_route = getattr(context, "starlette_route", None)
                 path = getattr(context, "path", "") or getattr(starlette_route, "path", "")

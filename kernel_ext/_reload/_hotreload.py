@@ -16,7 +16,7 @@ from itertools import compress
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRouter
+from fastapi.routing import APIRoute, APIRouter, APIWebSocketRoute
 from pydantic import BaseModel
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -289,8 +289,9 @@ class HotReloader:
 
     def _routers(self) -> list[Router]:
         roots: list[Router] = []
-        if isinstance(getattr(self.app, "router", None), Router):
-            roots.append(self.app.router)  # type: ignore[union-attr]  # checked just above
+        router = getattr(self.app, "router", None)
+        if isinstance(router, Router):
+            roots.append(router)
         roots.extend(self._ns_routers.values())
         return self._table.routers(roots)
 
@@ -473,8 +474,10 @@ class HotReloader:
                 sub_changed = dependencies_changed and repoint_sub_dependencies(route, mapping, repointed)
                 if not (sub_changed or route_mentions(route, stale)):
                     continue
+                if not isinstance(route, APIRoute | APIWebSocketRoute):
+                    continue  # only FastAPI's routes are built from a signature
                 try:
-                    routes[position] = rebuild(route, mapping)  # type: ignore[arg-type]
+                    routes[position] = rebuild(route, mapping)
                 except Exception as exc:
                     changes.warnings.append(
                         f"could not rebuild {getattr(route, 'path', route)!s} with the new "

@@ -31,12 +31,12 @@ class LifespanInputs:
         router = getattr(app, "router", None)
         context = getattr(router, "lifespan_context", None)
         function = inspect.unwrap(context) if callable(context) else None
-        if not isinstance(function, types.FunctionType):
+        if router is None or not isinstance(function, types.FunctionType):
             return False
         for name in rebound:
             old, new = before.get(name, MISSING), namespace.get(name)
             if (old is context or old is function) and callable(new):
-                router.lifespan_context = (  # type: ignore[union-attr]  # a router, as read above
+                router.lifespan_context = (
                     contextlib.asynccontextmanager(new) if inspect.isasyncgenfunction(new) else new
                 )
                 return True
