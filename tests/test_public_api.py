@@ -56,3 +56,22 @@ def test_the_quickstart_uses_only_public_api() -> None:
     cells = json.loads(notebook.read_text())["cells"]
     private = [c["source"] for c in cells if re.search(r"kernel_ext\._", "".join(c["source"]))]
     assert private == []
+
+
+def test_the_other_notebooks_use_only_public_api_but_one_wait() -> None:
+    import json
+    import re
+    from pathlib import Path
+
+    private = {}
+    for notebook in sorted((Path(__file__).parent.parent / "notebooks").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        found = [line for c in cells for line in c["source"] if re.search(r"kernel_ext\._", line)]
+        if found:
+            private[notebook.name] = found
+    # No public call tells when `%api watch` has seen a save; the notebook's collapsed cell waits on it.
+    assert private == {
+        "04_modules.ipynb": [
+            "watcher = kernel_ext._api.session().watch  # no public API tells when the watcher saw a save\n"
+        ]
+    }
