@@ -10,7 +10,7 @@ from __future__ import annotations
 import operator
 import sys
 import types
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import compress
 from typing import Any
@@ -19,25 +19,24 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter, APIWebSocketRoute
 from pydantic import BaseModel
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Mount, Router
 
 from .. import _compat as private
 from ._boundnames import CellCode
 from ._oldversions import OldVersions
 from ._routes import (
-    middleware_key,
     rebuild,
     repoint_sub_dependencies,
     route_mentions,
 )
 from ._rules.dependency_overrides import point_old_versions_at_newest
 from ._rules.event_handlers import drop_previous_events, settle_events
+from ._rules.exception_handlers import ExceptionHandlerSlots
 from ._rules.lifespan import LifespanInputs
-from ._rules.records import MISSING, AppState, CellRecord, Changes, Registration
+from ._rules.middleware import MiddlewareSlots, retarget_middleware
+from ._rules.records import MISSING, AppState, CellRecord, Changes
 from ._rules.redefined_routes import drop_previous_routes, settle_router
 from ._rules.route_table import RouteTable
-from ._shadows import Shadows
 from ._types import mentions
 
 
@@ -70,9 +69,8 @@ class HotReloader:
         self._table = RouteTable(self._names, self._live_records)
         self._replacing_own = False  # see settle_registrations
         self._lifespan = LifespanInputs()
-        self._middleware_shadows: Shadows[Middleware] = Shadows()
-        self._handler_shadows: Shadows[Registration] = Shadows()
-        self._live_handlers: dict[tuple[int, Any], Registration] = {}  # (id(table), key) -> entry
+        self._middleware = MiddlewareSlots()
+        self._handlers = ExceptionHandlerSlots()
         self._restored: list[BaseRoute] = []  # brought back this cell: may need newer classes
         self._warned: set[tuple[str, int]] = set()
         self._nested_warnings: dict[tuple[str, int], str] = {}
@@ -175,7 +173,7 @@ class HotReloader:
             if succeeded or previous is None:  # a failed first run owns what it registered
                 if previous is not None:
                     changes.routes += self._drop_previous_routes(previous, record)
-                    changes.middleware |= self._drop_previous_middleware(previous, record)
+                    changes.middleware |= self._drop_previous_app_registrations(previous, record)
                     drop_previous_events(previous, record)
                 self._cells[cell_id] = record
             else:  # keep what the earlier run registered
@@ -207,7 +205,7 @@ class HotReloader:
             if previous is None:
                 continue
             changes.routes += self._drop_previous_routes(previous, CellRecord())
-            changes.middleware |= self._drop_previous_middleware(previous, CellRecord())
+            changes.middleware |= self._drop_previous_app_registrations(previous, CellRecord())
             drop_previous_events(previous, CellRecord())
         self._refresh_restored(changes)
         if changes.any and isinstance(self.app, FastAPI):
@@ -277,7 +275,7 @@ class HotReloader:
             changes.startup += settle_events(app, before, record, owner, served=app is self.app)
         previous = self._cells.get(owner)
         if previous is not None:
-            changes.middleware |= self._drop_previous_middleware(previous, record)
+            changes.middleware |= self._drop_previous_app_registrations(previous, record)
             drop_previous_events(previous, record)
         self._cells[owner] = record
         snapshot.apps = {id(app): AppState.of(app) for app in self._apps()}
@@ -523,139 +521,27 @@ class HotReloader:
             # An app first seen now (made by this cell, or imported from a module) brings what
             # it has as it is: only what a cell adds to an app it saw before is that cell's.
             before = snapshot.apps.get(id(app)) or AppState.of(app)
-            changed = self._settle_app_middleware(app, before, record)
-            changed |= self._retarget_middleware(app)
-            changed |= self._settle_handlers(app, before.handlers, record)
+            changed = self._middleware.settle(app, before, record, self._replacing_own)
+            changed |= retarget_middleware(app, self._stale_types, self._stale_map)
+            changed |= self._handlers.settle(
+                app, before.handlers, record, self._stale_types, self._stale_map, self._replacing_own
+            )
             if app is self.app:
                 served_changed = changed
             elif changed:
                 private.reset_middleware_stack(app)
         return served_changed
 
-    def _settle_app_middleware(self, app: Starlette, before: AppState, record: CellRecord) -> bool:
-        current = private.user_middleware(app)
-        known = {id(m) for m in before.middleware}
-        new = [m for m in current if id(m) not in known]
-        if not new:
-            return False
-        record.middleware.extend((app, m) for m in new)
-        # add_middleware inserts at the front, so the first of equal keys is the newest. It takes
-        # the slot of the one it replaces: a fresh run would have put it there.
-        newest: dict[Hashable, Middleware] = {}
-        for m in new:
-            newest.setdefault(middleware_key(m), m)
-        slot: dict[int, Middleware | None] = {}  # id(old) -> what takes its place (None: dropped)
-        placed: set[int] = set()
-        for m in current:
-            replacement = newest.get(middleware_key(m)) if id(m) in known else None
-            if replacement is None:
-                continue
-            if id(replacement) in placed:
-                slot[id(m)] = None
-            else:
-                slot[id(m)] = replacement
-                placed.add(id(replacement))
-                if not self._replacing_own:
-                    self._middleware_shadows.push(replacement, m)
-        settled: list[Middleware] = []
-        for m in current:
-            if id(m) in slot:
-                taker = slot[id(m)]
-                if taker is not None:
-                    settled.append(taker)
-            elif id(m) in known or id(m) not in placed:
-                settled.append(m)
-        private.set_user_middleware(app, settled)
-        return True
-
-    def _retarget_middleware(self, app: Starlette) -> bool:
-        """Middleware added as a class that has been redefined since: a fresh run would add the
-        new class. Changed in place, so records and replacement keys still know the entry."""
-        stale = [m for m in private.user_middleware(app) if id(m.cls) in self._stale_types]
-        if not stale:
-            return False
-        current = self._stale_map()
-        changed = False
-        for m in stale:
-            new = current.get(id(m.cls))
-            if isinstance(new, type):
-                private.set_middleware_class(m, new)
-                changed = True
-        return changed
-
-    def _settle_handlers(self, app: Starlette, before: dict[Any, Any], record: CellRecord) -> bool:
-        now = app.exception_handlers
-        stale = [k for k in now if id(k) in self._stale_types]
-        current = self._stale_map() if stale else {}
-        rekeyed: set[int] = set()  # still the handler's own cell's, not this cell's
-        for key in stale:  # keyed by a class redefined since: a fresh run keys it by the new one
-            handler = now.pop(key)
-            entry = self._live_handlers.pop((id(now), key), None)
-            new = current.get(id(key))
-            if isinstance(new, type) and new not in now:
-                now[new] = handler
-                rekeyed.add(id(new))
-                if entry is not None:
-                    entry.key = new
-                    self._live_handlers[(id(now), new)] = entry
-        for key, value in now.items():
-            if before.get(key, MISSING) is value or id(key) in rekeyed:
-                continue
-            entry = Registration(app.exception_handlers, key, value)
-            record.handlers.append(entry)
-            live = self._live_handlers.get((id(now), key))
-            if live is None and key in before:  # from before any cell we watched
-                live = Registration(now, key, before[key])
-            if live is not None and not self._replacing_own:
-                self._handler_shadows.push(entry, live)
-            self._live_handlers[(id(now), key)] = entry
-        return len(now) != len(before) or any(before.get(k) is not v for k, v in now.items())
-
-    def _drop_previous_handlers(self, previous: CellRecord, record: CellRecord) -> set[int]:
-        """Exception handlers a re-run or deleted cell no longer sets: the older value comes back.
-
-        Returns the ids of the handler dicts changed."""
-        keep = {id(e) for e in record.handlers}
-        changed: set[int] = set()
-        for entry in previous.handlers:
-            if id(entry) in keep:
-                continue
-            below, serving = self._handler_shadows.remove(entry)
-            table = entry.table
-            if not serving or table.get(entry.key, MISSING) is not entry.value:
-                continue
-            if below is not None:
-                table[entry.key] = below.value
-                self._live_handlers[(id(table), entry.key)] = below
-            else:
-                del table[entry.key]
-                self._live_handlers.pop((id(table), entry.key), None)
-            changed.add(id(table))
-        return changed
-
-    def _drop_previous_middleware(self, previous: CellRecord, record: CellRecord) -> bool:
-        keep = {id(m) for _, m in record.middleware}
-        gone: dict[int, tuple[Starlette, dict[int, Middleware | None]]] = {}
-        for app, m in previous.middleware:
-            if id(m) in keep:
-                continue
-            below, serving = self._middleware_shadows.remove(m)
-            if serving:
-                gone.setdefault(id(app), (app, {}))[1][id(m)] = below
-        handler_tables = self._drop_previous_handlers(previous, record)
+    def _drop_previous_app_registrations(self, previous: CellRecord, record: CellRecord) -> bool:
+        """Middleware and exception handlers the cell no longer registers go. True if the served
+        app's stack changed; a sub-app's is built again on its next request."""
+        apps = self._apps()
+        changed_apps = self._middleware.drop_previous(previous, record, apps)
+        changed_tables = self._handlers.drop_previous(previous, record)
         served_changed = False
-        for app in self._apps():
-            replacement = gone.get(id(app), (app, {}))[1]
-            registered = private.user_middleware(app)
-            settled = [replacement.get(id(m), m) for m in registered]
-            remaining = [m for m in settled if m is not None]
-            if len(remaining) == len(registered) and all(
-                a is b for a, b in zip(remaining, registered, strict=True)
-            ):
-                if id(app.exception_handlers) not in handler_tables:
-                    continue
-            else:
-                private.set_user_middleware(app, remaining)
+        for app in apps:
+            if id(app) not in changed_apps and id(app.exception_handlers) not in changed_tables:
+                continue
             if app is self.app:
                 served_changed = True
             else:

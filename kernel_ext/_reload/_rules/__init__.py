@@ -4,6 +4,10 @@
 unit-tested on them (tests/test_reload_rules_*.py):
 
 - `records`: what a cell registered, and what one settle step reports.
+- `route_table`: the live routers, and the caches that keep the hooks flat as an app grows.
+- `redefined_routes`: a route a cell defines takes the slot of the one it replaces.
+- `middleware`: re-run middleware replaces its earlier copy, in its place.
+- `exception_handlers`: the last registration wins; deleting it brings the earlier back.
 - `event_handlers`: `@app.on_event` handlers a re-run cell replaces rather than stacks.
 - `lifespan`: whether a cell changed what the served app's lifespan runs.
 - `dependency_overrides`: routes holding `Depends(old)` reach the newest version.
