@@ -121,6 +121,9 @@ def test_moment_formats_and_month_offsets() -> None:
     assert _shifted(datetime(2024, 1, 31, tzinfo=UTC), "1", "M") == datetime(2024, 2, 29, tzinfo=UTC)
     assert _shifted(datetime(2024, 2, 29, tzinfo=UTC), "-1", "y") == datetime(2023, 2, 28, tzinfo=UTC)
     assert _shifted(moment, "-90", "m") == datetime(2024, 3, 5, 12, 37, 9, 45000, tzinfo=UTC)
+    assert _shifted(datetime(2024, 5, 31, tzinfo=UTC), "-1", "Q") == datetime(2024, 2, 29, tzinfo=UTC)
+    assert _shifted(moment, "1500", "ms") == datetime(2024, 3, 5, 14, 7, 10, 545000, tzinfo=UTC)
+    assert _shifted(moment, "2", "w") == datetime(2024, 3, 19, 14, 7, 9, 45000, tzinfo=UTC)
 
 
 def test_environment_and_dotenv(monkeypatch, tmp_path) -> None:

@@ -7,7 +7,6 @@ fills them in as the requests run.
 
 from __future__ import annotations
 
-import calendar
 import json
 import os
 import random
@@ -16,10 +15,12 @@ import string
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
+
+from dateutil.relativedelta import relativedelta
 
 from ._file import (
     _NAME,
@@ -400,24 +401,31 @@ _SYSTEM_FORMS: list[tuple[re.Pattern[str], _SystemForm]] = [
 ]
 
 
+# REST Client's offset units.
+_OFFSET_UNITS = {
+    "y": relativedelta(years=1),
+    "Q": relativedelta(months=3),
+    "M": relativedelta(months=1),
+    "w": relativedelta(weeks=1),
+    "d": relativedelta(days=1),
+    "h": relativedelta(hours=1),
+    "m": relativedelta(minutes=1),
+    "s": relativedelta(seconds=1),
+    "ms": relativedelta(microseconds=1000),
+}
+
+
 def _shifted(moment: datetime, amount: str | None, unit: str | None) -> datetime:
-    """`moment` moved by an offset such as `-1 d` (units y Q M w d h m s ms, as in REST Client)."""
+    """`moment` moved by an offset such as `-1 d` (units y Q M w d h m s ms, as in REST Client).
+    Months and years keep the day where the month has it, else its last day (Jan 31 + 1 M)."""
     if amount is None or unit is None:
         return moment
-    count = int(amount)
-    if unit in ("y", "Q", "M"):
-        return _add_months(moment, count * {"y": 12, "Q": 3, "M": 1}[unit])
-    units = {"w": "weeks", "d": "days", "h": "hours", "m": "minutes", "s": "seconds", "ms": "milliseconds"}
-    return moment + timedelta(**{units[unit]: count})
-
-
-def _add_months(moment: datetime, months: int) -> datetime:
-    year, month = divmod(moment.month - 1 + months, 12)
-    year, month = moment.year + year, month + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
+    return moment + _OFFSET_UNITS[unit] * int(amount)
 
 
 # The format tokens of moment.js (REST Client's `{{$datetime 'DD-MM-YYYY'}}`); `[text]` is literal.
+# Not arrow's formatter: its tokens look the same but some differ from moment.js's (`Z` and `ZZ`
+# are swapped, `d` counts ISO weekdays from Monday = 1), and REST Client documents moment's.
 _MOMENT_TOKEN = re.compile(
     r"\[([^\]]*)\]|YYYY|YY|Q|MMMM|MMM|MM|M|DDDD|DDD|Do|DD|D|dddd|ddd|dd|d|HH|H|hh|h|mm|m|ss|s"
     r"|SSS|SS|S|A|a|ZZ|Z|X|x"
