@@ -221,8 +221,9 @@ The cell, in the .http format of VS Code REST Client and JetBrains HTTP client:
     GET /users/me
     Authorization: Bearer {{login.response.body.$.access_token}}
 
-A named response gives {{NAME.response.body.$.path}}, {{NAME.response.headers.H}}. Named
-responses and @variables stay available to later %%http cells (a later cell may redefine them).
+A named response gives {{NAME.response.body.$.path}} (a JSONPath: its first match),
+{{NAME.response.headers.H}}. Named responses and @variables stay available to later %%http
+cells (a later cell may redefine them).
 System variables: {{$uuid}}, {{$random.uuid}}, {{$timestamp}}, {{$datetime iso8601}},
 {{$randomInt 1 10}}, {{$processEnv NAME}}, {{$dotenv NAME}}, and the rest of REST Client's and
 JetBrains'. `Authorization: Basic user pass` is base64-encoded for you. Multipart bodies may

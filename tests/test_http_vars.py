@@ -209,6 +209,22 @@ def test_response_variables(expr: str, value: str) -> None:
     assert resolve("GET /", f"{{{{{expr}}}}}", responses={"login": login_response()}) == value
 
 
+def test_a_full_jsonpath_query_gives_its_first_match() -> None:
+    body = {"items": [{"id": 1, "tag": "a"}, {"id": 2, "tag": "b"}]}
+    page = FakeResponse(headers={}, text=json.dumps(body), request=None)
+
+    def value(query: str) -> str:
+        return resolve("GET /", f"{{{{page.response.body.{query}}}}}", responses={"page": page})
+
+    assert value("$.items[*].id") == "1"  # several match: the first, as REST Client takes it
+    assert value('$.items[?@.tag == "b"].id') == "2"
+    assert value("$..id") == "1"
+    with pytest.raises(HttpVariableError, match=r"nothing at \$\.items matches \[\?"):
+        value('$.items[?@.tag == "z"].id')
+    with pytest.raises(HttpVariableError, match=r"invalid JSONPath \(unexpected end of query\)"):
+        value("$.items[")
+
+
 def test_response_body_star_is_the_raw_text() -> None:
     text = resolve("GET /", "{{login.response.body.*}}", responses={"login": login_response()})
     assert json.loads(text)["n"] == 2

@@ -38,6 +38,7 @@ def test_runtime_dependencies_are_what_load_ext_needs() -> None:
         "jsonschema",  # the explorer's input warnings
         "referencing",  # the explorer's $ref resolution
         "python-dateutil",  # %%http date offsets
+        "python-jsonpath",  # %%http response values
     }
 
 

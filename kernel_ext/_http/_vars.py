@@ -14,12 +14,13 @@ import re
 import string
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+import jsonpath
 from dateutil.relativedelta import relativedelta
 
 from ._file import (
@@ -51,7 +52,7 @@ class _RequestRef:
     part: str  # "response" or "request"
     section: str  # "body" or "headers"
     selector: str  # "*", a JSONPath, or a header name
-    steps: tuple[str | int, ...] = ()
+    query: jsonpath.JSONPath | None = field(default=None, compare=False)
 
 
 def _parse_expression(expr: str, template: Template) -> str | _RequestRef:
@@ -70,34 +71,24 @@ def _parse_expression(expr: str, template: Template) -> str | _RequestRef:
         )
         raise template.error(f"invalid variable '{{{{{expr}}}}}'{hint}", expr)
     request, part, section, selector = match.groups()
-    steps: tuple[str | int, ...] = ()
-    if section == "body" and selector != "*":
-        steps = _json_path(selector, template, expr)
-    return _RequestRef(request, part, section, selector, steps)
+    query = _json_path(selector, template, expr) if section == "body" and selector != "*" else None
+    return _RequestRef(request, part, section, selector, query)
 
 
-def _json_path(path: str, template: Template, expr: str) -> tuple[str | int, ...]:
-    """Parse the JSONPath subset `$.a.b[0]["c d"]` into steps."""
+def _json_path(path: str, template: Template, expr: str) -> jsonpath.JSONPath:
+    """A JSONPath query (RFC 9535: `$.a.b[0]["c d"]`, `$.items[*].id`, filters...)."""
     if not path.startswith("$"):
         raise template.error(
             f"in '{{{{{expr}}}}}': a body selector is '*' or a JSONPath starting with '$'", expr
         )
-    steps: list[str | int] = []
-    rest = path[1:]
-    token = re.compile(r"\.([^.\[\]]+)|\[(-?\d+)\]|\['([^']*)'\]|\[\"([^\"]*)\"\]")
-    while rest:
-        match = token.match(rest)
-        if match is None:
-            raise template.error(
-                f"in '{{{{{expr}}}}}': unsupported JSONPath near '{rest}' (supported: $.key, $[0], $['key'])",
-                expr,
-            )
-        key, index, quoted1, quoted2 = match.groups()
-        steps.append(
-            int(index) if index is not None else next(s for s in (key, quoted1, quoted2) if s is not None)
-        )
-        rest = rest[match.end() :]
-    return tuple(steps)
+    try:
+        query = jsonpath.compile(path)
+    except jsonpath.JSONPathError as exc:
+        reason = str(exc).splitlines()[0]
+        raise template.error(f"in '{{{{{expr}}}}}': invalid JSONPath ({reason})", expr) from None
+    if isinstance(query, jsonpath.CompoundJSONPath):  # `|` and `&` are python-jsonpath's own
+        raise template.error(f"in '{{{{{expr}}}}}': invalid JSONPath (one query, no | or &)", expr)
+    return query
 
 
 def placeholders(template: Template) -> Iterator[str]:
@@ -213,7 +204,8 @@ def _request_value(ref: _RequestRef, expr: str, template: Template, lookup: _Loo
             f"'{{{{{expr}}}}}': the {ref.part} body of '{ref.request}' is not JSON: {_shorten(text)}",
             expr,
         ) from None
-    return format_value(_walk(document, ref.steps, template, expr))
+    assert ref.query is not None  # a body selector other than '*'
+    return format_value(_first_match(document, ref.query, template, expr))
 
 
 def _request_text(request: Any) -> str:
@@ -221,23 +213,41 @@ def _request_text(request: Any) -> str:
     return content.decode("utf-8", "replace") if isinstance(content, bytes) else str(content)
 
 
-def _walk(document: Any, steps: tuple[str | int, ...], template: Template, expr: str) -> Any:
-    here = "$"
-    for step in steps:
-        if isinstance(step, int) and isinstance(document, list):
-            if not -len(document) <= step < len(document):
-                raise template.error(
-                    f"'{{{{{expr}}}}}': {here} has {len(document)} items, no index {step}", expr
-                )
-            document, here = document[step], f"{here}[{step}]"
-        elif isinstance(step, str) and isinstance(document, dict):
-            if step not in document:
-                keys = ", ".join(map(str, document)) or "none"
-                raise template.error(f"'{{{{{expr}}}}}': no key '{step}' at {here} (keys: {keys})", expr)
-            document, here = document[step], f"{here}.{step}"
-        else:
-            raise template.error(f"'{{{{{expr}}}}}': {here} is {_kind(document)}, cannot take {step!r}", expr)
-    return document
+def _first_match(document: Any, query: jsonpath.JSONPath, template: Template, expr: str) -> Any:
+    """The first value `query` selects, as REST Client takes it; else where the query stops."""
+    match = query.match(document)
+    if match is not None:
+        return match.obj
+    raise template.error(f"'{{{{{expr}}}}}': {_where_it_stops(document, query)}", expr)
+
+
+def _where_it_stops(document: Any, query: jsonpath.JSONPath) -> str:
+    # The longest prefix of the query that selects something, and the step after it.
+    here, value = "$", document
+    for depth, segment in enumerate(query.segments, 1):
+        match = jsonpath.match("$" + "".join(map(str, query.segments[:depth])), document)
+        if match is None:
+            return _missing_step(here, value, str(segment))
+        here, value = _dotted(match.path), match.obj
+    return f"nothing matches {query}"
+
+
+def _missing_step(here: str, value: Any, step: str) -> str:
+    name = re.fullmatch(r"\['(.*)'\]", step)
+    index = re.fullmatch(r"\[(-?\d+)\]", step)
+    if isinstance(value, dict) and name:
+        keys = ", ".join(map(str, value)) or "none"
+        return f"no key '{name.group(1)}' at {here} (keys: {keys})"
+    if isinstance(value, list) and index:
+        return f"{here} has {len(value)} items, no index {index.group(1)}"
+    if not isinstance(value, dict | list):
+        return f"{here} is {_kind(value)}, cannot take {step[1:-1] if name or index else step}"
+    return f"nothing at {here} matches {step}"
+
+
+def _dotted(normalized: str) -> str:
+    """`$['user']['roles'][1]` as `$.user.roles[1]`: how people write it."""
+    return re.sub(r"\['([A-Za-z_]\w*)'\]", r".\1", normalized)
 
 
 def _kind(value: Any) -> str:
