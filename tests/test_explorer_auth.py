@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -90,3 +91,17 @@ def test_no_password_flow_is_a_clear_error() -> None:
     with pytest.raises(ExplorerError, match="declares no OAuth2 password flow"):
         ex.fetch_token("a", "b")
     assert not ex.auth._oauth_area.children
+
+
+def test_what_the_explorer_shows_never_holds_the_password_sent(ex: Explorer) -> None:
+    # (from 16_security_basic and 17_security_oauth2)
+    ex.auth_basic("ann", "basic-password")
+    ex.select("GET", "/basic")
+    assert ex.send().json() == {"user": "ann"}
+    shown = ex.output_text
+    assert "basic-password" not in shown and base64.b64encode(b"ann:basic-password").decode() not in shown
+    assert ex.fetch_token("bob", "secret") == "token-bob"
+    assert "secret" not in ex.output_text
+    ex.select("GET", "/me")
+    assert ex.send().json() == {"token": "token-bob"}
+    assert "secret" not in ex.output_text

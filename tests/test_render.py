@@ -139,3 +139,12 @@ def test_stream_view_shows_chunks_as_they_arrive() -> None:
 @pytest.mark.parametrize(("count", "text"), [(10, "10 B"), (2048, "2.0 KB"), (3 * 1024 * 1024, "3.0 MB")])
 def test_sizes(count: int, text: str) -> None:
     assert _render.status_line(response(200, content=b"x" * count)).endswith(text)
+
+
+def test_a_csv_body_is_shown_as_text() -> None:
+    # (from 24_custom_responses)
+    r = response(
+        200, content=b'name,age,city\nAda,36,"Paris, France"\n', headers={"content-type": "text/csv"}
+    )
+    assert _render.response_text(r).endswith('name,age,city\nAda,36,"Paris, France"\n')
+    assert "Paris, France" in _render.response_html(r)
