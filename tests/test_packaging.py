@@ -39,6 +39,7 @@ def test_runtime_dependencies_are_what_load_ext_needs() -> None:
         "referencing",  # the explorer's $ref resolution
         "python-dateutil",  # %%http date offsets
         "python-jsonpath",  # %%http response values
+        "traitlets",  # the explorer's model
     }
 
 

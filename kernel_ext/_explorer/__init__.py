@@ -1,13 +1,18 @@
-"""The widget request explorer: probe every live endpoint from the notebook."""
+"""The widget request explorer: probe every live endpoint from the notebook.
+
+`ExplorerModel` (`_model.py`: operations, inputs, sending, history; no widgets) and `Explorer`
+(`_view.py`: the widgets that show it, each action also a method).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ._core import Explorer, HeaderEditor
 from ._errors import ExplorerError
+from ._model import ExplorerModel, HeaderEditor
+from ._view import Explorer
 
-__all__ = ["Explorer", "ExplorerError", "HeaderEditor", "explore"]
+__all__ = ["Explorer", "ExplorerError", "ExplorerModel", "HeaderEditor", "explore"]
 
 _BASE_URL_CODE = "kernel_ext.base_url()"
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import ipywidgets as widgets
+from traitlets import HasTraits, Unicode
 
 from ._request import RequestSpec
-from ._widgets import make
 
 MODES = ("none", "basic", "bearer", "api key")
 
@@ -44,55 +42,20 @@ def _scheme(name: str, raw: dict[str, Any]) -> Scheme:
     return Scheme(name, kind)
 
 
-class AuthPanel:
-    """Widgets and state for the credentials sent with each request."""
+class Credentials(HasTraits):
+    """The credentials sent with each request, by `mode`; the app's schemes prefill them."""
+
+    mode = Unicode("none")  # one of MODES
+    username = Unicode()
+    password = Unicode()
+    token = Unicode()
+    key_value = Unicode()
+    key_name = Unicode("X-API-Key")
+    key_location = Unicode("header")  # header | query | cookie
 
     def __init__(self) -> None:
-        box = {"width": "260px"}
-        self.mode = make(widgets.Dropdown, options=MODES, value="none", description="Auth")
-        self.username = make(widgets.Text, box, description="username")
-        self.password = make(widgets.Password, box, description="password")
-        self.token = make(widgets.Text, {"width": "520px"}, description="token")
-        self.key_value = make(widgets.Text, box, description="key")
-        self.key_name = make(widgets.Text, box, description="name", value="X-API-Key")
-        self.key_location = make(
-            widgets.Dropdown, box, options=("header", "query", "cookie"), description="in"
-        )
-        self.oauth_username = make(widgets.Text, box, description="username")
-        self.oauth_password = make(widgets.Password, box, description="password")
-        self.oauth_scope = make(widgets.Text, box, description="scope")
-        self.fetch_button = make(widgets.Button, description="Fetch token", icon="key")
-        self.oauth_info = make(widgets.HTML)
-        self.schemes_info = make(widgets.HTML)
-        self._oauth_box = make(
-            widgets.VBox,
-            children=[
-                self.oauth_info,
-                make(widgets.HBox, children=[self.oauth_username, self.oauth_password]),
-                make(widgets.HBox, children=[self.oauth_scope, self.fetch_button]),
-            ],
-        )
-        self._oauth_area = make(widgets.VBox)  # holds _oauth_box when the app has a tokenUrl
-        self._fields = make(widgets.VBox)
-        self._rows = {
-            "none": [],
-            "basic": [make(widgets.HBox, children=[self.username, self.password])],
-            "bearer": [self.token],
-            "api key": [make(widgets.HBox, children=[self.key_name, self.key_location]), self.key_value],
-        }
-        self.widget = make(
-            widgets.VBox, children=[self.schemes_info, self.mode, self._fields, self._oauth_area]
-        )
+        super().__init__()
         self.schemes: list[Scheme] = []
-        self.mode.observe(lambda _change: self._show_fields(), "value")
-        self._show_fields()
-        self.update_schemes([])
-
-    def observe(self, on_change: Callable[[], None]) -> None:
-        """Call `on_change()` after any credential or the mode changes."""
-        sent = (self.username, self.password, self.token, self.key_value, self.key_name, self.key_location)
-        for field in (self.mode, *sent):
-            field.observe(lambda _change: on_change(), "value")
 
     @property
     def token_url(self) -> str:
@@ -100,52 +63,43 @@ class AuthPanel:
 
     def update_schemes(self, schemes: list[Scheme]) -> None:
         self.schemes = schemes
-        names = ", ".join(f"{s.name} ({s.kind})" for s in schemes) or "none declared"
-        self.schemes_info.value = f"<span style='color:#666'>App security schemes: {names}</span>"
-        token_url = self.token_url
-        self._oauth_area.children = [self._oauth_box] if token_url else []
-        self.oauth_info.value = f"<b>OAuth2 password flow</b>: fetch a token from <code>{token_url}</code>"
         api_key = next((s for s in schemes if s.kind == "apikey"), None)
-        if api_key is not None and not self.key_value.value:
-            self.key_name.value = api_key.key_name
-            self.key_location.value = api_key.key_location or "header"
+        if api_key is not None and not self.key_value:
+            self.key_name = api_key.key_name
+            self.key_location = api_key.key_location or "header"
 
     def set_basic(self, username: str, password: str) -> None:
-        self.username.value, self.password.value = username, password
-        self.mode.value = "basic"
+        self.username, self.password = username, password
+        self.mode = "basic"
 
     def set_bearer(self, token: str) -> None:
-        self.token.value = token
-        self.mode.value = "bearer"
+        self.token = token
+        self.mode = "bearer"
 
     def set_api_key(self, value: str, name: str | None = None, location: str | None = None) -> None:
-        self.key_value.value = value
+        self.key_value = value
         if name:
-            self.key_name.value = name
+            self.key_name = name
         if location:
-            self.key_location.value = location
-        self.mode.value = "api key"
+            self.key_location = location
+        self.mode = "api key"
 
     def clear(self) -> None:
-        self.mode.value = "none"
+        self.mode = "none"
 
     def apply(self, spec: RequestSpec) -> None:
-        mode = self.mode.value
-        if mode == "basic":
-            spec.basic_auth = (self.username.value, self.password.value)
-        elif mode == "bearer" and self.token.value:
-            spec.headers.setdefault("Authorization", f"Bearer {self.token.value}")
-        elif mode == "api key" and self.key_value.value:
+        if self.mode == "basic":
+            spec.basic_auth = (self.username, self.password)
+        elif self.mode == "bearer" and self.token:
+            spec.headers.setdefault("Authorization", f"Bearer {self.token}")
+        elif self.mode == "api key" and self.key_value:
             self._apply_api_key(spec)
 
     def _apply_api_key(self, spec: RequestSpec) -> None:
-        name, value = self.key_name.value, self.key_value.value
-        if self.key_location.value == "query":
+        name, value = self.key_name, self.key_value
+        if self.key_location == "query":
             spec.params.append((name, value))
-        elif self.key_location.value == "cookie":
+        elif self.key_location == "cookie":
             spec.cookies.setdefault(name, value)
         else:
             spec.headers.setdefault(name, value)
-
-    def _show_fields(self) -> None:
-        self._fields.children = self._rows[self.mode.value]

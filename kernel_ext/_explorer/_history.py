@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
-import ipywidgets as widgets
 
 from ._request import RequestSpec
-from ._widgets import make
 
 MAX_ENTRIES = 200
 
@@ -46,34 +45,24 @@ class Entry:
 
 
 class History:
-    """A list of entries plus the widget that lists them."""
+    """The entries, oldest first; `listeners` are called after each change (the panel redraws)."""
 
     def __init__(self) -> None:
         self.entries: list[Entry] = []
-        self.select = make(widgets.Select, {"width": "100%"}, options=[], rows=8)
-        self.resend_button = make(widgets.Button, description="Resend", icon="repeat")
-        self.clear_button = make(widgets.Button, description="Clear")
-        self.clear_button.on_click(lambda _button: self.clear())
-        buttons = make(widgets.HBox, children=[self.resend_button, self.clear_button])
-        self.widget = make(widgets.VBox, children=[self.select, buttons])
+        self.listeners: list[Callable[[], None]] = []
 
     def add(self, entry: Entry) -> None:
         self.entries.append(entry)
         del self.entries[:-MAX_ENTRIES]
-        self._refresh()
+        self._changed()
 
     def clear(self) -> None:
         self.entries.clear()
-        self._refresh()
+        self._changed()
 
-    @property
-    def selected_index(self) -> int | None:
-        return self.select.value
-
-    def _refresh(self) -> None:
-        options = [(e.label(i), i) for i, e in enumerate(self.entries)]
-        self.select.options = list(reversed(options))
-        self.select.value = len(self.entries) - 1 if self.entries else None
+    def _changed(self) -> None:
+        for listener in self.listeners:
+            listener()
 
     def previous(self, index: int) -> int | None:
         """The newest entry before `index` that sent the same request, if any."""

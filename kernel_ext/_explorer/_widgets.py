@@ -1,18 +1,19 @@
-"""Input widgets generated from an operation's parameters and request body."""
+"""The Request tab: a row of widgets per `Input`, and the form of an operation, linked to the model.
+
+As in ipywidgets' `interaction.py`, small `widget_from_*` builders pick a widget for a parameter
+and the form is the container of the rows. Every widget is linked to its trait of the `Input`
+or `Form` (`ipywidgets.link`), so typing in the browser and `ex.set()` in a cell meet in one place.
+"""
 
 from __future__ import annotations
 
-import datetime
-import json
-import mimetypes
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
-from ._errors import ExplorerError
-from ._schema import Operation, Param, enum_values, example_for, validate
+from ._inputs import RAW_KINDS, Form, Input, Snapshot, is_secret
+from ._schema import Param, enum_values
 
 _SECTIONS = (
     ("path", "Path"),
@@ -23,7 +24,6 @@ _SECTIONS = (
 )
 _NAME_WIDTH = "150px"
 _VALUE_WIDTH = "260px"
-_RAW_KINDS = ("integer", "number", "boolean", "enum", "array")
 _shared: dict[Any, widgets.Widget] = {}
 OnChange = Callable[[], None]
 
@@ -50,251 +50,162 @@ def _shared_model(cls: type[widgets.Widget], items: tuple[tuple[str, str], ...])
 
 
 class ParamInput:
-    """One row: [send?] name [typed widget | raw text] [raw] hint.
+    """One row: [send?] name [typed widget | raw text] [raw] hint, showing one `Input`.
 
     `on_change()` is called after anything in the row changes (value, tick, raw mode).
     """
 
-    def __init__(self, param: Param, on_change: OnChange | None = None) -> None:
-        self.param = param
-        self._on_change = on_change or _nothing
-        self.enabled = make(
+    def __init__(self, input: Input | Param, on_change: OnChange | None = None) -> None:
+        self.input = input if isinstance(input, Input) else Input(input)
+        self.param = param = self.input.param
+        changed = on_change or _nothing
+        self.enabled = _linked(
+            self.input,
+            "enabled",
             widgets.Checkbox,
             {"width": "24px"},
-            value=param.required,
             indent=False,
             tooltip="send this parameter",
         )
-        self.typed = _typed_widget(param)
+        self.typed = widget_from_param(param, self.input.value)
+        widgets.link((self.input, "value"), (self.typed, "value"))
         self._raw_text: widgets.Text | None = None  # made when first needed
-        self.raw_toggle = (
-            make(
+        self.raw_toggle = None
+        if param.kind in RAW_KINDS:
+            self.raw_toggle = _linked(
+                self.input,
+                "raw",
                 widgets.ToggleButton,
                 {"width": "48px"},
                 description="raw",
                 tooltip="type any text, e.g. to see the server's 422",
             )
-            if self._raw_ok
-            else None
-        )
-        self.hint = make(widgets.HTML, value=_hint_html(param, None))
+        self.hint = make(widgets.HTML, value=_hint_html(param, self.input.warning))
         label = make(widgets.HTML, {"width": _NAME_WIDTH}, value=_label_html(param))
         extra = [self.raw_toggle] if self.raw_toggle is not None else []
-        self.widget = make(widgets.HBox, children=[self.enabled, label, self.typed, *extra, self.hint])
-        if self.raw_toggle is not None:
-            self.raw_toggle.observe(self._on_raw_toggle, "value")
-        self.typed.observe(self._on_edit, "value")
-        self.enabled.observe(lambda _change: self._on_change(), "value")
+        slot = self.raw_text if self.input.raw else self.typed
+        self.widget = make(widgets.HBox, children=[self.enabled, label, slot, *extra, self.hint])
+        self.input.observe(self._show_raw, "raw")
+        self.input.observe(self._show_warning, "warning")
+        self.input.observe(lambda _change: changed(), names=["value", "enabled", "raw", "raw_text"])
 
     @property
     def raw_text(self) -> widgets.Text:
         if self._raw_text is None:
-            self._raw_text = make(
-                widgets.Text, {"width": _VALUE_WIDTH}, placeholder="any text, sent as typed"
+            self._raw_text = _linked(
+                self.input,
+                "raw_text",
+                widgets.Text,
+                {"width": _VALUE_WIDTH},
+                placeholder="any text, sent as typed",
             )
-            self._raw_text.observe(self._on_edit, "value")
         return self._raw_text
 
     @property
-    def _raw_ok(self) -> bool:
-        return self.param.kind in _RAW_KINDS
-
-    @property
     def raw(self) -> bool:
-        return self.raw_toggle is not None and self.raw_toggle.value
-
-    def _set_raw(self, raw: bool) -> None:
-        if self.raw_toggle is not None:
-            self.raw_toggle.value = raw
+        return self.input.raw
 
     def get(self) -> Any:
-        """The value the user gave, or None when the parameter is not sent."""
-        if not self.enabled.value:
-            return None
-        if self.raw:
-            return self.raw_text.value
-        return _typed_value(self.typed, self.param)
+        return self.input.get()
 
     def set(self, value: Any) -> None:
-        if value is None:
-            self.enabled.value = False
-            return
-        if self.param.is_file:
-            self.typed.value = _upload_value(value, self.param.name)
-        elif not _set_typed(self.typed, self.param, value):
-            if not self._raw_ok:
-                raise ExplorerError(f"{self.param.name!r} cannot take {value!r}")
-            self.raw_text.value = _raw_string(value)
-            self._set_raw(True)
-        else:
-            self._set_raw(False)
-        self.enabled.value = True
+        self.input.set(value)
 
     def request_values(self) -> list[str]:
-        """The value(s) as the strings that go into the URL, a header or a form."""
-        value = self.get()
-        if value is None:
-            return []
-        if self.raw and self.param.kind == "array":
-            return [part.strip() for part in str(value).split(",") if part.strip()]
-        if isinstance(value, list | tuple):
-            return [_to_text(item) for item in value]
-        return [_to_text(value)]
+        return self.input.request_values()
 
     def files(self) -> list[tuple[str, bytes, str]]:
-        if not self.enabled.value or not self.param.is_file:
-            return []
-        return [
-            (f["name"], bytes(f["content"]), f.get("type") or "application/octet-stream")
-            for f in self.typed.value
-        ]
+        return self.input.files()
 
-    def snapshot(self) -> tuple[bool, bool, Any, str]:
-        raw_text = self._raw_text.value if self._raw_text is not None else ""
-        return (self.enabled.value, self.raw, self.typed.value, raw_text)
+    def snapshot(self) -> Snapshot:
+        return self.input.snapshot()
 
-    def restore(self, state: tuple[bool, bool, Any, str]) -> None:
-        """Put back what was typed for a parameter whose schema changed (best effort)."""
-        enabled, raw, typed, raw_text = state
-        try:
-            self.typed.value = typed
-        except Exception:  # the type changed: keep the text, in raw mode when possible
-            raw = self._raw_ok
-            raw_text = raw_text or _raw_string(typed)
-        if raw:
-            self.raw_text.value = raw_text
-        self._set_raw(raw and self._raw_ok)
-        self.enabled.value = enabled
+    def restore(self, state: Snapshot) -> None:
+        self.input.restore(state)
 
-    def _on_raw_toggle(self, change: dict[str, Any]) -> None:
-        if change["new"] and not self.raw_text.value:
-            self.raw_text.value = _raw_string(_typed_value(self.typed, self.param))
-        shown = self.raw_text if change["new"] else self.typed
+    def _show_raw(self, change: dict[str, Any]) -> None:
         children = list(self.widget.children)
-        children[2] = shown  # the value slot
+        children[2] = self.raw_text if change["new"] else self.typed  # the value slot
         self.widget.children = children
-        self._on_change()
 
-    def _on_edit(self, change: dict[str, Any]) -> None:
-        self.enabled.value = True
-        warning = None if self.raw else validate(change["new"], self.param.schema)
-        self.hint.value = _hint_html(self.param, warning)
-        self._on_change()
+    def _show_warning(self, change: dict[str, Any]) -> None:
+        self.hint.value = _hint_html(self.param, change["new"])
 
 
 class OperationForm:
-    """All inputs for one operation: parameters, form fields, files and a body editor."""
+    """The rows of one `Form`, under headings per location, and its body editor."""
 
     def __init__(
-        self, op: Operation, previous: OperationForm | None = None, on_change: OnChange | None = None
+        self, form: Form | Any, previous: OperationForm | None = None, on_change: OnChange | None = None
     ) -> None:
-        """Build the inputs; rows of `previous` whose parameter is unchanged are reused as-is.
+        """Rows of `previous` that show an `Input` of `form` are reused as they are, and so are
+        its container and body editor (one message instead of new widgets).
 
         `on_change()` is called after any input or the body changes.
         """
-        self.op = op
+        self.model = form if isinstance(form, Form) else Form(form)
         self._on_change = on_change or _nothing
-        self.fingerprint = op.fingerprint
-        reusable = {item.param.signature: item for item in previous.inputs} if previous else {}
-        old = {item.param.name: item for item in previous.inputs} if previous else {}
+        rows = {id(row.input): row for row in previous.inputs} if previous else {}
         self.inputs: list[ParamInput] = [
-            reusable.get(param.signature) or self._new_input(param, old) for param in op.params
+            rows.get(id(item)) or ParamInput(item, self._on_change) for item in self.model.inputs
         ]
-        self.body_editor: widgets.Textarea | None = None
-        self._default_body = ""
-        if op.body is not None and not op.body.is_form:
-            self._default_body = _body_text(op.body.example) if op.body.is_json else ""
-            self.body_editor = self._body_editor(previous)
-        if previous is not None:  # one message instead of a new container
-            self.widget: widgets.VBox = previous.widget
-            self.widget.children = self._sections()
-        else:
-            self.widget = make(widgets.VBox, children=self._sections())
+        self.body_editor: widgets.Textarea | None = previous.body_editor if previous else None
+        self._body_link: widgets.link | None = None
+        if previous is not None and previous._body_link is not None:
+            previous._body_link.unlink()  # the editor now shows this form's body
+        self.widget: widgets.VBox = previous.widget if previous is not None else make(widgets.VBox)
+        self.model.observe(self._body_changed, "body_text")
+        self.model.observe(lambda _change: self._show_body(), "has_body")
+        self._show_body()
 
-    def _new_input(self, param: Param, old: dict[str, ParamInput]) -> ParamInput:
-        item = ParamInput(param, self._on_change)
-        if param.name in old:
-            item.restore(old[param.name].snapshot())
-        return item
+    @property
+    def op(self) -> Any:
+        return self.model.op
 
-    def _body_editor(self, previous: OperationForm | None) -> widgets.Textarea:
-        editor = previous.body_editor if previous is not None else None
-        if editor is None:
-            return self._observed(
-                make(
-                    widgets.Textarea,
-                    {"width": "100%", "height": "160px"},
-                    value=self._default_body,
-                    placeholder=f"request body ({self.media_type})",
-                )
-            )
-        assert previous is not None  # its editor already reports changes
-        if editor.value == previous._default_body:  # untouched: follow the new model
-            editor.value = self._default_body
-        return editor
+    @property
+    def fingerprint(self) -> str:
+        return self.model.fingerprint
 
     @property
     def media_type(self) -> str | None:
-        return self.op.body.media_type if self.op.body else None
-
-    def find(self, name: str) -> ParamInput:
-        wanted = _normalise(name)
-        for item in self.inputs:
-            if item.param.name == name:
-                return item
-        for item in self.inputs:
-            if _normalise(item.param.name) == wanted:
-                return item
-        known = ", ".join(item.param.name for item in self.inputs) or "none"
-        raise ExplorerError(
-            f"{self.op.method} {self.op.path} has no parameter {name!r} (parameters: {known})"
-        )
-
-    def set(self, **values: Any) -> None:
-        targets = [(self.find(name), value) for name, value in values.items()]
-        for item, value in targets:
-            item.set(value)
-
-    def values(self) -> dict[str, Any]:
-        return {item.param.name: item.get() for item in self.inputs}
+        return self.model.media_type
 
     @property
     def body_text(self) -> str:
-        return self.body_editor.value if self.body_editor is not None else ""
+        return self.model.body_text
+
+    def find(self, name: str) -> ParamInput:
+        wanted = self.model.find(name)
+        return next(row for row in self.inputs if row.input is wanted)
+
+    def set(self, **values: Any) -> None:
+        self.model.set(**values)
+
+    def values(self) -> dict[str, Any]:
+        return self.model.values()
 
     def get_body(self) -> Any:
-        if self.op.body is not None and self.op.body.is_form:
-            return {name: value for name, value in self.values().items() if value is not None}
-        text = self.body_text
-        try:
-            return json.loads(text) if text.strip() else None
-        except ValueError:
-            return text
+        return self.model.get_body()
 
     def set_body(self, value: Any) -> None:
-        if self.op.body is not None and self.op.body.is_form and isinstance(value, dict):
-            self.set(**value)
-            return
-        if self.body_editor is None:
-            self._add_body_editor()
-        assert self.body_editor is not None
-        if value is None:
-            self.body_editor.value = ""
-        elif isinstance(value, bytes):
-            self.body_editor.value = value.decode("utf-8", "replace")
-        elif isinstance(value, str):
-            self.body_editor.value = value
-        else:
-            self.body_editor.value = _body_text(value)
+        self.model.set_body(value)
 
-    def _add_body_editor(self) -> None:
-        # A body for an operation that declares none: allowed, to probe the server.
-        self.body_editor = self._observed(make(widgets.Textarea, {"width": "100%", "height": "120px"}))
+    def _body_changed(self, _change: dict[str, Any]) -> None:
+        self._on_change()
+
+    def _show_body(self) -> None:
+        if not self.model.has_body:
+            self.body_editor = None
+        elif self.body_editor is None or self._body_link is None:
+            if self.body_editor is None:
+                declared = self.model.op.body is not None and not self.model.op.body.is_form
+                self.body_editor = make(
+                    widgets.Textarea,
+                    {"width": "100%", "height": "160px" if declared else "120px"},
+                    placeholder=f"request body ({self.media_type})" if declared else "",
+                )
+            self._body_link = widgets.link((self.model, "body_text"), (self.body_editor, "value"))
         self.widget.children = self._sections()
-
-    def _observed(self, editor: widgets.Textarea) -> widgets.Textarea:
-        editor.observe(lambda _change: self._on_change(), "value")
-        return editor
 
     def _sections(self) -> list[widgets.Widget]:
         children: list[widgets.Widget] = []
@@ -325,142 +236,48 @@ def _heading(text: str) -> widgets.HTML:
     return heading
 
 
-def _typed_widget(param: Param) -> widgets.Widget:
-    kind, schema = param.kind, param.schema
-    initial = example_for(schema)
-    width = {"width": _VALUE_WIDTH}
+def widget_from_param(param: Param, value: Any) -> widgets.Widget:
+    """The typed input for a parameter, showing `value`."""
+    kind, width = param.kind, {"width": _VALUE_WIDTH}
     if kind == "integer":
-        return make(widgets.IntText, width, value=_int_or(initial, 0))
+        return make(widgets.IntText, width, value=value)
     if kind == "number":
-        return make(widgets.FloatText, width, value=_float_or(initial, 0.0))
+        return make(widgets.FloatText, width, value=value)
     if kind == "boolean":
-        return make(widgets.Dropdown, width, options=[("true", True), ("false", False)], value=bool(initial))
+        return make(widgets.Dropdown, width, options=[("true", True), ("false", False)], value=value)
     if kind == "enum":
-        values = enum_values(schema)
-        options = [(str(v), v) for v in values]
-        return make(widgets.Dropdown, width, options=options, value=initial if initial in values else None)
+        options = [(str(v), v) for v in enum_values(param.schema)]
+        return make(widgets.Dropdown, width, options=options, value=value)
     if kind == "file":
         return make(widgets.FileUpload, multiple=False, description="file")
     if kind == "array":
-        return _list_widget(param, width)
-    if param.name.lower() in ("password", "secret") or schema.get("format") == "password":
-        return make(widgets.Password, width)
-    value = "" if initial == "string" else initial  # Swagger's placeholder is no real value
-    return make(widgets.Text, width, value=_text_or(value), placeholder=param.hint())
+        return widget_from_list(param, value, width)
+    if is_secret(param):
+        return make(widgets.Password, width, value=value)
+    return make(widgets.Text, width, value=value, placeholder=param.hint())
 
 
-def _list_widget(param: Param, width: dict[str, str]) -> widgets.Widget:
-    items = param.schema.get("items") or {}
+def widget_from_list(param: Param, value: list[Any], width: dict[str, str]) -> widgets.Widget:
+    """A list input by item type: files, ints, floats, or tags (from the enum when there is one)."""
     item_kind = param.item_kind
     if item_kind == "file":
         return make(widgets.FileUpload, multiple=True, description="files")
     if item_kind == "integer":
-        return make(widgets.IntsInput, width, value=[])
+        return make(widgets.IntsInput, width, value=value)
     if item_kind == "number":
-        return make(widgets.FloatsInput, width, value=[])
+        return make(widgets.FloatsInput, width, value=value)
+    items = param.schema.get("items") or {}
     allowed = [str(v) for v in enum_values(items)] if item_kind == "enum" else []
-    return make(widgets.TagsInput, width, value=[], allowed_tags=allowed, allow_duplicates=True)
+    return make(widgets.TagsInput, width, value=value, allowed_tags=allowed, allow_duplicates=True)
 
 
-def _typed_value(widget: widgets.Widget, param: Param) -> Any:
-    if isinstance(widget, widgets.FileUpload):
-        return [f["name"] for f in widget.value]
-    value = widget.value
-    return list(value) if isinstance(value, tuple | list) else value
-
-
-def _set_typed(widget: widgets.Widget, param: Param, value: Any) -> bool:
-    """Put a value into the typed widget; False when it does not fit (use raw mode)."""
-    kind = param.kind
-    if kind == "integer" and not (isinstance(value, int) and not isinstance(value, bool)):
-        return False
-    if kind == "number" and not (isinstance(value, int | float) and not isinstance(value, bool)):
-        return False
-    if kind == "boolean" and not isinstance(value, bool):
-        return False
-    if kind == "enum" and value not in enum_values(param.schema):
-        return False
-    if kind == "array":
-        return _set_list(widget, param, value)
-    if kind in ("string", "object") and not isinstance(value, str):
-        value = value if isinstance(value, str) else json.dumps(value)
-    widget.value = value
-    return True
-
-
-def _set_list(widget: widgets.Widget, param: Param, value: Any) -> bool:
-    values = list(value) if isinstance(value, list | tuple) else [value]
-    try:
-        if param.item_kind == "enum" or isinstance(widget, widgets.TagsInput):
-            values = [str(v) for v in values]
-        widget.value = values
-    except Exception:  # e.g. "x" into a list of ints: raw mode
-        return False
-    return True
-
-
-def _upload_value(value: Any, name: str) -> tuple[dict[str, Any], ...]:
-    """Files for a FileUpload: (filename, bytes[, type]), bytes, a Path, or a list of those."""
-    items = value if isinstance(value, list) else [value]
-    return tuple(_upload_entry(item, name) for item in items)
-
-
-def _upload_entry(item: Any, name: str) -> dict[str, Any]:
-    if isinstance(item, str | Path):
-        path = Path(item)
-        if not path.is_file():
-            raise ExplorerError(f"{name}: no such file {str(path)!r}")
-        item = (path.name, path.read_bytes())
-    if isinstance(item, bytes | bytearray):
-        item = (f"{name}.bin", bytes(item))
-    if not (isinstance(item, tuple) and len(item) in (2, 3)):
-        raise ExplorerError(f"{name}: give a file as (filename, bytes[, content type]), bytes or a path")
-    filename, content = item[0], item[1]
-    if isinstance(content, str):
-        content = content.encode()
-    guessed = mimetypes.guess_type(filename)[0] or "application/octet-stream"
-    content_type = item[2] if len(item) == 3 else guessed
-    return {
-        "name": filename,
-        "type": content_type,
-        "size": len(content),
-        "content": memoryview(bytes(content)),
-        "last_modified": datetime.datetime.now(datetime.UTC),
-    }
-
-
-def _to_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _raw_string(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ",".join(_to_text(v) for v in value)
-    return _to_text(value)
-
-
-def _body_text(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False)
-
-
-def _normalise(name: str) -> str:
-    return name.lower().replace("_", "-")
-
-
-def _int_or(value: Any, fallback: int) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else fallback
-
-
-def _float_or(value: Any, fallback: float) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else fallback
-
-
-def _text_or(value: Any) -> str:
-    if value is None:
-        return ""
-    return value if isinstance(value, str) else json.dumps(value)
+def _linked(
+    owner: Any, name: str, cls: type[widgets.Widget], layout: dict[str, str] | None = None, **kwargs: Any
+) -> Any:
+    """A widget made with the trait's value and kept equal to it both ways."""
+    widget = make(cls, layout, value=getattr(owner, name), **kwargs)
+    widgets.link((owner, name), (widget, "value"))
+    return widget
 
 
 def _label_html(param: Param) -> str:
