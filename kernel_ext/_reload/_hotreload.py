@@ -16,28 +16,29 @@ from itertools import compress
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRoute, APIRouter, APIWebSocketRoute
-from pydantic import BaseModel
+from fastapi.routing import APIRouter
 from starlette.applications import Starlette
-from starlette.routing import BaseRoute, Mount, Router
+from starlette.routing import BaseRoute, Router
 
 from .. import _compat as private
 from ._boundnames import CellCode
 from ._oldversions import OldVersions
-from ._routes import (
-    rebuild,
-    repoint_sub_dependencies,
-    route_mentions,
-)
+from ._routes import route_mentions
 from ._rules.dependency_overrides import point_old_versions_at_newest
 from ._rules.event_handlers import drop_previous_events, settle_events
 from ._rules.exception_handlers import ExceptionHandlerSlots
 from ._rules.lifespan import LifespanInputs
 from ._rules.middleware import MiddlewareSlots, retarget_middleware
 from ._rules.records import MISSING, AppState, CellRecord, Changes
+from ._rules.recreated_routers import (
+    find_recreated,
+    rehome_routes,
+    repoint_replaced,
+    retarget_includes,
+)
 from ._rules.redefined_routes import drop_previous_routes, settle_router
 from ._rules.route_table import RouteTable
-from ._types import mentions
+from ._rules.stale_routes import NestedModelWarnings, rebuild_stale_routes
 
 
 @dataclass
@@ -72,8 +73,7 @@ class HotReloader:
         self._middleware = MiddlewareSlots()
         self._handlers = ExceptionHandlerSlots()
         self._restored: list[BaseRoute] = []  # brought back this cell: may need newer classes
-        self._warned: set[tuple[str, int]] = set()
-        self._nested_warnings: dict[tuple[str, int], str] = {}
+        self._nested = NestedModelWarnings()
 
     @property
     def defined_in(self) -> dict[str, int | None]:
@@ -82,11 +82,7 @@ class HotReloader:
 
     def stale_warnings(self) -> list[str]:
         """Warnings about models that still nest an old class, while they still do."""
-        return [
-            message
-            for (name, old_id), message in self._nested_warnings.items()
-            if _nests(self.namespace.get(name), old_id)
-        ]
+        return self._nested.current(self.namespace)
 
     # --- the app being served -----------------------------------------------------------------
 
@@ -140,7 +136,7 @@ class HotReloader:
             return changes
         self._forget_collected(snapshot)
         rebound, new_types, new_dependencies = self._track_names(snapshot, count)
-        recreated = self._recreated(snapshot, rebound)
+        recreated = find_recreated(snapshot.names, self.namespace, rebound, self.app)
         record = self._record = CellRecord()
         for router, before in snapshot.routes.values():
             changes.routes += settle_router(self._table, router, before, record, cell_id is None)
@@ -151,14 +147,18 @@ class HotReloader:
                 made_before = [r for r in router.routes if not self._defined_here(r)]
                 changes.routes += settle_router(self._table, router, made_before, record, cell_id is None)
         if recreated:
-            changes.routes += self._retarget(recreated)
-            changes.routes += self._rehome(snapshot, rebound, cell_id)
+            changes.routes += retarget_includes(self._table, self._routers(), recreated)
+            changes.routes += rehome_routes(
+                self._table, snapshot.names, self.namespace, rebound, cell_id, self._cells
+            )
         if rebound:
             changes.lifespan = self._lifespan.changed(self.app, snapshot.names, self.namespace, rebound)
         if new_types or new_dependencies:
             changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
         if new_types:
-            self._warn_nested_models(new_types, changes)
+            changes.warnings += self._nested.warn(
+                self.namespace, new_types, self._stale.name_of, self._defined_in
+            )
         changes.middleware = self._settle_middleware(snapshot, record)
         for app in self._apps():
             state_before = snapshot.apps.get(id(app))
@@ -221,18 +221,7 @@ class HotReloader:
         in progress is not credited with any of it: its snapshot takes the result in.
         """
         changes = Changes()
-        for router in self._routers():
-            routes = list(router.routes)
-            pairs: dict[int, BaseRoute] = {}
-            for position, route in enumerate(routes):
-                repointed = _repointed(route, replaced)
-                if repointed is not None:
-                    routes[position] = pairs[id(route)] = repointed
-            if pairs:
-                removed = [r for r in router.routes if id(r) in pairs]
-                self._table.assign(router, routes, removed=removed, added=list(pairs.values()))
-                self._table.stand_in(router, removed, pairs)
-                changes.routes += len(pairs)
+        changes.routes += repoint_replaced(self._table, self._routers(), replaced)
         mapping = {old: new for old, new in replaced.items() if not isinstance(new, Router)}
         if mapping:
             changes.rebuilt += self._rebuild_stale_routes(changes, True, mapping)
@@ -343,66 +332,6 @@ class HotReloader:
             private.forget_memos()
         return changed, new_types, new_dependencies
 
-    def _recreated(self, snapshot: Snapshot, rebound: list[str]) -> dict[int, Any]:
-        """id(old) -> new, for routers and sub-apps this cell made anew under the same name."""
-        found: dict[int, Any] = {}
-        for name in rebound:
-            old, new = snapshot.names.get(name, MISSING), self.namespace.get(name)
-            if old is new or old is self.app:
-                continue
-            if (isinstance(old, APIRouter) and isinstance(new, APIRouter)) or (
-                isinstance(old, Starlette) and isinstance(new, Starlette)
-            ):
-                found[id(old)] = new
-        return found
-
-    def _retarget(self, recreated: dict[int, Any]) -> int:
-        """Includes and mounts of a router or sub-app that a re-run cell made anew point at the
-        new one, where they were: a fresh run would include or mount the new one."""
-        changed = 0
-        for router in self._routers():
-            routes = list(router.routes)
-            removed, added = [], []
-            for position, route in enumerate(routes):
-                if private.is_included_router(route):
-                    target = recreated.get(id(private.included_router_target(route)))
-                    if isinstance(target, APIRouter):
-                        routes[position] = private.retarget_include(route, target)
-                        removed.append(route)
-                        added.append(routes[position])
-                elif isinstance(route, Mount) and id(route.app) in recreated:
-                    changed += private.retarget_mount(route, recreated[id(route.app)])
-            if added:
-                self._table.assign(router, routes, removed=removed, added=added)
-                self._table.stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
-                changed += len(added)
-        return changed
-
-    def _rehome(self, snapshot: Snapshot, rebound: list[str], cell_id: str | None) -> int:
-        """Routes other live cells put on a router or sub-app this cell made anew move to the
-        new one: in a fresh run those cells run after this one, on the new object."""
-        moved_count = 0
-        for name in rebound:
-            old, new = snapshot.names.get(name, MISSING), self.namespace.get(name)
-            old_router, new_router = getattr(old, "router", old), getattr(new, "router", new)
-            if old is new or not (isinstance(old_router, Router) and isinstance(new_router, Router)):
-                continue
-            moved = [
-                r
-                for r in old_router.routes
-                if self._table.owner.get(id(r)) not in (None, cell_id)
-                and self._table.owner[id(r)] in self._cells
-            ]
-            if not moved:
-                continue
-            self._table.assign(new_router, [*new_router.routes, *moved], added=moved)
-            ids = set(map(id, moved))
-            for owner in {self._table.owner[id(r)] for r in moved}:
-                record = self._cells[owner]
-                record.routes = [(new_router if id(r) in ids else at, r) for at, r in record.routes]
-            moved_count += len(moved)
-        return moved_count
-
     def _current(self, name: str) -> Any:
         return self.namespace.get(name, MISSING)
 
@@ -439,8 +368,7 @@ class HotReloader:
         for old_id in gone:
             self._table.dependency_users.pop(old_id, None)
         private.forget_endpoints(gone)
-        self._warned = {key for key in self._warned if key[1] not in gone}
-        self._nested_warnings = {k: v for k, v in self._nested_warnings.items() if k[1] not in gone}
+        self._nested.forget(gone)
 
     # --- models -------------------------------------------------------------------------------
 
@@ -461,52 +389,8 @@ class HotReloader:
         self, changes: Changes, dependencies_changed: bool, mapping: Mapping[int, Any] | None = None
     ) -> int:
         mapping = self._stale_map() if mapping is None else mapping
-        stale = set(mapping)
-        repointed: set[int] = set()
-        rebuilt = 0
-        for router in self._routers():
-            routes = list(router.routes)
-            removed: list[BaseRoute] = []
-            added: list[BaseRoute] = []
-            for position, route in enumerate(routes):
-                sub_changed = dependencies_changed and repoint_sub_dependencies(route, mapping, repointed)
-                if not (sub_changed or route_mentions(route, stale)):
-                    continue
-                if not isinstance(route, APIRoute | APIWebSocketRoute):
-                    continue  # only FastAPI's routes are built from a signature
-                try:
-                    routes[position] = rebuild(route, mapping)
-                except Exception as exc:
-                    changes.warnings.append(
-                        f"could not rebuild {getattr(route, 'path', route)!s} with the new "
-                        f"classes ({type(exc).__name__}: {exc}); re-run its cell."
-                    )
-                    continue
-                removed.append(route)
-                added.append(routes[position])
-                rebuilt += 1
-            if added:
-                self._table.assign(router, routes, removed=removed, added=added)
-                # The rebuilt route is still its cell's: editing or deleting that cell drops it.
-                self._table.stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
-        return rebuilt
-
-    def _warn_nested_models(self, new_types: set[int], changes: Changes) -> None:
-        """Models that nest an old class can't be rebuilt safely: say which cell to re-run."""
-        for name, value in list(self.namespace.items()):
-            for old_id in new_types:
-                if (name, old_id) in self._warned or not _nests(value, old_id):
-                    continue
-                self._warned.add((name, old_id))
-                old_name = self._stale.name_of(old_id)
-                cell = self._defined_in.get(name)
-                where = f"the cell that defines it (In [{cell}])" if cell else "its cell"
-                message = (
-                    f"model {name} still uses the old {old_name}; re-run {where} "
-                    f"to pick up the new {old_name}."
-                )
-                self._nested_warnings[(name, old_id)] = message
-                changes.warnings.append(message)
+        routers = self._routers()
+        return rebuild_stale_routes(self._table, routers, mapping, dependencies_changed, changes.warnings)
 
     # --- middleware, exception handlers -------------------------------------------------------
 
@@ -547,23 +431,6 @@ class HotReloader:
             else:
                 private.reset_middleware_stack(app)
         return served_changed
-
-
-def _repointed(route: BaseRoute, replaced: Mapping[int, Any]) -> BaseRoute | None:
-    """The same include or mount serving the replacement of what it served, if that was replaced."""
-    if private.is_included_router(route):
-        new = replaced.get(id(private.included_router_target(route)))
-        return private.repoint_include(route, new) if isinstance(new, Router) else None
-    if isinstance(route, Mount):
-        new = replaced.get(id(route.app))
-        return Mount(route.path, app=new, name=route.name) if isinstance(new, Starlette) else None
-    return None
-
-
-def _nests(model: Any, old_id: int) -> bool:
-    if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return False
-    return any(mentions(f.annotation, {old_id}) for f in model.model_fields.values())
 
 
 def _is_definition(value: Any) -> bool:

@@ -6,6 +6,8 @@ unit-tested on them (tests/test_reload_rules_*.py):
 - `records`: what a cell registered, and what one settle step reports.
 - `route_table`: the live routers, and the caches that keep the hooks flat as an app grows.
 - `redefined_routes`: a route a cell defines takes the slot of the one it replaces.
+- `recreated_routers`: a router or sub-app made anew is served where the old one was.
+- `stale_routes`: routes naming a redefined class or dependency are rebuilt with the new one.
 - `middleware`: re-run middleware replaces its earlier copy, in its place.
 - `exception_handlers`: the last registration wins; deleting it brings the earlier back.
 - `event_handlers`: `@app.on_event` handlers a re-run cell replaces rather than stacks.
