@@ -9,7 +9,7 @@ import copy
 import dataclasses
 import inspect
 import typing
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -106,7 +106,7 @@ def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, 
             yield route, getattr(route, "path", "")
 
 
-def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, send: Send):
+def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
     """What `FastAPI.__call__` does for one request, but through a stack we own.
 
     Serving from our own stack keeps `app.middleware_stack` None, so `add_middleware` and

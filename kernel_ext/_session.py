@@ -16,12 +16,13 @@ from typing import Any, ClassVar
 from starlette.applications import Starlette
 
 from ._changes._contract import ContractWatch
+from ._compat import build_stack
 from ._http._memory import HttpMemory
 from ._reload._boundnames import NameWatch
 from ._reload._hotreload import HotReloader, warn
 from ._reload._modules import ModuleWatch
 from ._reload._notebook import CellRun, NotebookCells, deleted_cells
-from ._serving._gateway import Gateway, Served, build_stack
+from ._serving._gateway import Gateway, Served
 from ._serving._hostcheck import HostPolicy
 from ._serving._lifespan import Lifespan, LifespanError
 from ._serving._requestlog import LogCapture, RequestLog

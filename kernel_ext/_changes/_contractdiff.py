@@ -211,7 +211,12 @@ def _schema(schema: Any, schemas: dict[str, Any]) -> tuple[dict[str, Any], str |
 
 
 def _walk(
-    schema: Any, schemas: dict[str, Any], path: str, required: bool, out: dict[str, Field], seen: tuple
+    schema: Any,
+    schemas: dict[str, Any],
+    path: str,
+    required: bool,
+    out: dict[str, Field],
+    seen: tuple[str | None, ...],
 ) -> None:
     schema, name = _schema(schema, schemas)
     out[path] = Field(types(schema, schemas), required, _default(schema, schemas))
@@ -226,7 +231,11 @@ def _walk(
 
 
 def _walk_children(
-    schema: dict[str, Any], schemas: dict[str, Any], path: str, out: dict[str, Field], seen: tuple
+    schema: dict[str, Any],
+    schemas: dict[str, Any],
+    path: str,
+    out: dict[str, Field],
+    seen: tuple[str | None, ...],
 ) -> None:
     needed = set(schema.get("required") or ())
     for name, child in (schema.get("properties") or {}).items():
@@ -325,7 +334,9 @@ def diff_operations(old: dict[str, Shape], new: dict[str, Shape], cell: int | No
     return ContractDiff(changes, cell)
 
 
-def _moves(removed: list[str], added: list[str], old: dict[str, Shape], new: dict[str, Shape]) -> dict:
+def _moves(
+    removed: list[str], added: list[str], old: dict[str, Shape], new: dict[str, Shape]
+) -> dict[str, str]:
     """Removed → added operation pairs that are one route renamed: same method, same summary
     (FastAPI's default summary is the endpoint function's name)."""
     moves: dict[str, str] = {}

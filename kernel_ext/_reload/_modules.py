@@ -154,7 +154,7 @@ class ModuleWatch:
         replaced: dict[int, Any] = {}
         old: dict[int, tuple[Any, str]] = {}  # id -> (old class or function, its module)
         for name, t in reloaded:
-            module = sys.modules.get(name, t.module)
+            module: object = sys.modules.get(name, t.module)
             if not isinstance(module, types.ModuleType):  # something else put in its place
                 module = t.module
             new_names = module.__dict__

@@ -57,7 +57,7 @@ class Redirects:
         return len(self._entries)
 
 
-class ChainedOverrides(dict):
+class ChainedOverrides(dict[Any, Any]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.reloaded = Redirects()

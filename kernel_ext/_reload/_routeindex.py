@@ -7,6 +7,7 @@ lookups instead of a scan of every route: the hook stays flat as an app grows.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -43,7 +44,7 @@ class RouteIndex:
         return found
 
 
-def _discard(table: dict, key: Hashable | None, route: BaseRoute) -> None:
+def _discard(table: dict[Any, list[BaseRoute]], key: Hashable | None, route: BaseRoute) -> None:
     if key is None or key not in table:
         return
     kept = [r for r in table[key] if r is not route]
