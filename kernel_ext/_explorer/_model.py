@@ -17,13 +17,14 @@ import httpx
 from traitlets import HasTraits, Unicode
 
 from .._changes._responsediff import ResponseDiff, diff_responses
+from .._http._read import StreamStart
 from . import _codegen
 from ._auth import Credentials, schemes_from
 from ._catalog import Catalog
 from ._errors import ExplorerError
 from ._history import Entry, History
 from ._inputs import Form
-from ._request import FileTuple, Outcome, RequestSpec, Sender, StreamStart, basic_header
+from ._request import FileTuple, Outcome, RequestSpec, Sender, basic_header
 from ._schema import Operation
 from ._websocket import LogEntry, WebSocketSession
 
