@@ -268,3 +268,16 @@ def test_docs_refuses_an_app_without_a_schema(shell: Shell) -> None:
     with pytest.raises(ValueError, match="no docs page"):
         kernel_ext.docs()
     assert "/docs" not in kernel_ext.status()._repr_html_()
+
+
+def test_log_text_reads_the_request_log_after_its_view_is_replaced(shell: Shell) -> None:
+    # (from 00_quickstart; the notebooks read the request log with kernel_ext.log().text())
+    shell.ok(APP)
+    live = kernel_ext.log()
+    assert shell.get("/missing").status_code == 404
+    assert '"GET /missing HTTP/1.1" 404' in live.text()
+    newer = kernel_ext.log(last=1)  # replaces the view above; its text still reads the log
+    assert shell.post("/items", json={"name": "x"}).status_code == 200
+    assert '"POST /items HTTP/1.1" 200' in live.text() and '"GET /missing' in live.text()
+    assert newer.text() == shell.session.request_log.lines()[-1]
+    newer.close()
