@@ -5,19 +5,27 @@ tests/test_compat.py pins each assumption against the installed FastAPI.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import inspect
+import os
+import sys
+import types
 import typing
-from collections.abc import Awaitable, Iterator
-from typing import Any
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from fastapi import FastAPI
 from fastapi import params as fastapi_params
 from fastapi import routing as fastapi_routing
+from fastapi.routing import iter_route_contexts
 from starlette.middleware import Middleware
 from starlette.routing import BaseRoute, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    import uvicorn
 
 # FastAPI >= 0.16x keeps included routers as references (`_IncludedRouter`) instead of copies.
 _IncludedRouter: type | None = getattr(fastapi_routing, "_IncludedRouter", None)
@@ -93,17 +101,20 @@ def forget_endpoints(ids: set[int]) -> None:
 
 
 def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str]]:
-    """Leaf routes as served, each with the full path it is served at (included routers walked)."""
-    for route in routes:
-        if is_included_router(route):
-            included: Any = route  # an `_IncludedRouter`
-            for context in included.effective_route_contexts():
-                original = context.original_route
-                starlette_route = getattr(context, "starlette_route", None)
-                path = getattr(context, "path", "") or getattr(starlette_route, "path", "")
-                yield original, path
-        else:
-            yield route, getattr(route, "path", "")
+    """Leaf routes as served, each with the full path it is served at: included routers are
+    walked by FastAPI's public `iter_route_contexts`."""
+    for context in iter_route_contexts(routes):
+        yield context.original_route, context.path or ""
+
+
+def set_routes(router: Router, routes: list[BaseRoute]) -> None:
+    """Serve `routes` from `router` from the next request on.
+
+    One assignment, so the serving thread sees the old list or the new one, never half; then the
+    version bump FastAPI's caches key on (the assignment alone does not make one).
+    """
+    router.routes = routes
+    mark_routes_changed(router)
 
 
 def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
@@ -120,7 +131,7 @@ def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, se
     return stack(scope, receive, send)
 
 
-def user_middleware(app: Any) -> list[Middleware]:
+def registered_middleware(app: Any) -> list[Middleware]:
     """A copy of the middleware registered on a Starlette app, outermost first.
 
     Starlette keeps them in `app.user_middleware` (what `add_middleware` inserts at the front)
@@ -150,6 +161,70 @@ def reset_middleware_stack(app: Any) -> None:
     """Undo a stack some other caller (e.g. TestClient) built, so `add_middleware` works again."""
     if getattr(app, "middleware_stack", None) is not None:
         app.middleware_stack = None
+
+
+class Param(NamedTuple):
+    """One parameter FastAPI reads from a request: its name there, its type, whether required."""
+
+    name: str
+    annotation: Any
+    required: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Dependency:
+    """One `Depends(...)`/`Security(...)` of a route, with the ones it depends on in turn."""
+
+    call: Any  # None for a bare `Depends()` FastAPI could not resolve to a callable
+    subs: tuple[Dependency, ...]
+
+
+# FastAPI builds a `Dependant` tree from the endpoint's signature when the route is created and
+# keeps it on `route.dependant` (routes without one have none): what it resolves per request.
+
+
+def dependencies(route: BaseRoute) -> tuple[Dependency, ...]:
+    """The route's dependency tree, in declaration order."""
+    return _tree(getattr(route, "dependant", None))
+
+
+def _tree(dependant: Any) -> tuple[Dependency, ...]:
+    if dependant is None:
+        return ()
+    return tuple(Dependency(sub.call, _tree(sub)) for sub in dependant.dependencies)
+
+
+def dependency_calls(route: BaseRoute) -> Iterator[Any]:
+    """Every callable in the route's dependency tree (sub-dependencies too), once per use.
+
+    Lazy and allocation-free: hot reload counts the users of each dependency on every edit.
+    """
+    stack = [getattr(route, "dependant", None)]
+    while stack:
+        dependant = stack.pop()
+        if dependant is None:
+            continue
+        for sub in dependant.dependencies:
+            if sub.call is not None:
+                yield sub.call
+            stack.append(sub)
+
+
+def body_params(route: BaseRoute) -> list[Param]:
+    """The parameters the endpoint itself takes from the request body (models, form fields)."""
+    dependant = getattr(route, "dependant", None)
+    return [_param(field, field.name) for field in getattr(dependant, "body_params", None) or ()]
+
+
+def query_params(route: BaseRoute) -> list[Param]:
+    """The endpoint's own query parameters, by the name a client sends (the alias)."""
+    dependant = getattr(route, "dependant", None)
+    return [_param(field, field.alias) for field in getattr(dependant, "query_params", None) or ()]
+
+
+def _param(field: Any, name: str) -> Param:
+    info = field.field_info
+    return Param(name, info.annotation, bool(info.is_required()))
 
 
 def route_init_kwargs(route: BaseRoute) -> dict[str, Any]:
@@ -218,3 +293,118 @@ def retarget_mount(mount: Any, app: Any) -> bool:
         return False
     mount._base_app = mount.app = app
     return True
+
+
+# --- the user's own functions ---------------------------------------------------------------------
+
+
+def retype_in_place(
+    fn: types.FunctionType, replace: Callable[[Any], Any], stale: Callable[[Any], bool]
+) -> bool:
+    """MUTATES THE USER'S CODE: rewrites the defaults, keyword-only defaults and annotations of
+    the user's function `fn` in place; each group holding a value `stale` flags is passed through
+    `replace`. True if anything changed.
+
+    For a function that must stay the same object (routes and `dependency_overrides` know it by
+    identity) while FastAPI reads a new signature from it: `def outer(x=Depends(dep))` still
+    names the old `dep` after the cell defining `dep` is re-run.
+    """
+    changed = False
+    if fn.__defaults__ and any(map(stale, fn.__defaults__)):
+        fn.__defaults__ = tuple(map(replace, fn.__defaults__))
+        changed = True
+    if fn.__kwdefaults__ and any(map(stale, fn.__kwdefaults__.values())):
+        fn.__kwdefaults__ = {k: replace(v) for k, v in fn.__kwdefaults__.items()}
+        changed = True
+    if any(map(stale, fn.__annotations__.values())):
+        fn.__annotations__ = {k: replace(v) for k, v in fn.__annotations__.items()}
+        changed = True
+    return changed
+
+
+def retyped_copy(fn: types.FunctionType, replace: Callable[[Any], Any]) -> types.FunctionType:
+    """A new function with `fn`'s code, globals, closure, names and attributes, whose defaults,
+    keyword-only defaults and annotations are passed through `replace`. `fn` is left as it is."""
+    defaults = tuple(map(replace, fn.__defaults__)) if fn.__defaults__ else None
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
+    if fn.__kwdefaults__:
+        copy.__kwdefaults__ = {k: replace(v) for k, v in fn.__kwdefaults__.items()}
+    copy.__dict__.update(fn.__dict__)
+    copy.__qualname__ = fn.__qualname__
+    copy.__module__ = fn.__module__
+    copy.__doc__ = fn.__doc__
+    copy.__annotations__ = {k: replace(v) for k, v in fn.__annotations__.items()}
+    return copy
+
+
+# --- uvicorn ----------------------------------------------------------------------------------------
+
+
+def stop_accepting(server: uvicorn.Server) -> None:
+    """Close the server's listening sockets; connections already accepted carry on.
+
+    uvicorn keeps its asyncio servers in `Server.servers` (set by `startup`), and its own
+    `shutdown` starts by closing them, which asyncio allows twice.
+    """
+    for listener in server.servers:
+        listener.close()
+
+
+# --- IPython ------------------------------------------------------------------------------------------
+
+
+def reloading_extension() -> bool:
+    """Whether IPython's `%reload_ext` is running the caller (it calls unload, reloads the
+    module, then load), rather than `%unload_ext`. IPython passes no flag: its
+    `ExtensionManager.reload_extension` frame on the stack tells."""
+    from IPython.core.extensions import ExtensionManager
+
+    code = inspect.unwrap(ExtensionManager.reload_extension).__code__
+    frame: types.FrameType | None = sys._getframe(1)
+    while frame is not None:
+        if frame.f_code is code:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def unregister_magics(shell: Any, owner: str, names: dict[str, tuple[str, ...]]) -> None:
+    """Undo `register_magics` for the `Magics` class named `owner`: its instance leaves the
+    registry and its magics (`names` by kind, "line"/"cell") leave the tables, unless another
+    class has registered one of those names since. IPython has no call for it."""
+    manager = shell.magics_manager
+    magics = manager.registry.pop(owner, None)
+    for kind, kind_names in names.items():
+        table = manager.magics[kind]
+        for name in kind_names:
+            if magics is None or getattr(table.get(name), "__self__", None) is magics:
+                table.pop(name, None)
+
+
+def _autoreloader(shell: Any) -> Any | None:
+    """The engine of IPython's `%autoreload` (a `ModuleReloader`), if that extension is loaded."""
+    magics = shell.magics_manager.registry.get("AutoreloadMagics")
+    return getattr(magics, "_reloader", None)
+
+
+def tell_autoreload(shell: Any, module: types.ModuleType) -> None:
+    """A module reloaded by us is current: `%autoreload` need not reload it again at the next
+    cell. It compares each module file's mtime with the one it saw last (`modules_mtimes`)."""
+    mtimes = getattr(_autoreloader(shell), "modules_mtimes", None)
+    path = getattr(module, "__file__", None)
+    if isinstance(mtimes, dict) and path:
+        with contextlib.suppress(OSError):
+            mtimes[module.__name__] = os.stat(path).st_mtime
+
+
+def decline_autoreload_patching(shell: Any, names: Iterable[str]) -> None:
+    """Make IPython 9's `%autoreload` re-execute these modules rather than patch them in place
+    ("deduperreload"), as `%autoreload 2-` does. Deduperreload diffs a module's source against
+    the one it kept (`source_by_modname`) and declines a module whose old source is empty."""
+    deduper = getattr(_autoreloader(shell), "deduper_reloader", None)
+    sources = getattr(deduper, "source_by_modname", None)
+    if not isinstance(sources, dict):
+        return
+    for name in names:
+        if sources.get(name) != "":
+            sources[name] = ""

@@ -91,11 +91,10 @@ def _row(route: BaseRoute, path: str, cell_of: CellOf) -> RouteRow:
     cell = cell_of(target) if target is not None else None
     request_model = response_model = deps = ""
     if isinstance(route, (APIRoute, APIWebSocketRoute)):
-        dependant = route.dependant
-        body = [(p.name, type_name(p.field_info.annotation)) for p in dependant.body_params]
+        body = [(p.name, type_name(p.annotation)) for p in private.body_params(route)]
         # One body parameter is the model; several (or form fields) need their names.
         request_model = ", ".join(kind if len(body) == 1 else f"{name}: {kind}" for name, kind in body)
-        deps = ", ".join(_call_name(d.call) for d in dependant.dependencies if d.call is not None)
+        deps = ", ".join(_call_name(d.call) for d in private.dependencies(route) if d.call is not None)
     if isinstance(route, APIRoute):
         response_model = type_name(route.response_model)
     if isinstance(route, (APIWebSocketRoute, WebSocketRoute)):
@@ -123,7 +122,7 @@ def stale_models(app: Any, namespace: dict[str, Any]) -> list[str]:
 def _models(route: BaseRoute) -> list[type]:
     if not isinstance(route, (APIRoute, APIWebSocketRoute)):
         return []
-    annotations = [p.field_info.annotation for p in route.dependant.body_params]
+    annotations = [p.annotation for p in private.body_params(route)]
     if isinstance(route, APIRoute):
         annotations.append(route.response_model)
     found: list[type] = []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import atexit
 import os
 import sys
-from types import FrameType
 from typing import Any
 
 from IPython.display import display
 
+from . import _compat
 from ._display import StatusCard
 from ._magics import ApiMagics
 from ._serving._server import ServerError
@@ -44,20 +44,6 @@ def unload_ipython_extension(ipython: Any) -> None:
     if session is None:
         return
     atexit.unregister(session.stop)
-    magics = ipython.magics_manager.registry.pop(ApiMagics.__name__, None)
-    for kind, names in (("line", ("api",)), ("cell", ("http",))):
-        table = ipython.magics_manager.magics[kind]
-        for name in names:
-            if magics is None or getattr(table.get(name), "__self__", None) is magics:
-                table.pop(name, None)
-    session.close(keep_socket=_reloading())
-
-
-def _reloading() -> bool:
-    """Whether IPython's %reload_ext called us: then the port stays bound for the new instance."""
-    frame: FrameType | None = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "reload_extension" and "IPython" in frame.f_code.co_filename:
-            return True
-        frame = frame.f_back
-    return False
+    _compat.unregister_magics(ipython, ApiMagics.__name__, {"line": ("api",), "cell": ("http",)})
+    # %reload_ext: the port stays bound for the new instance.
+    session.close(keep_socket=_compat.reloading_extension())

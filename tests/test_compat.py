@@ -1,8 +1,15 @@
 """Pins every FastAPI internal we touch: an upgrade that changes one fails here first."""
 
+import ast
+import importlib
+import os
+import sys
 import warnings
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
@@ -234,10 +241,10 @@ def test_the_registered_middleware_list_is_what_the_next_stack_is_built_from() -
     app.get("/x")(lambda: 1)
     app.add_middleware(_header_middleware("a"))
     app.add_middleware(_header_middleware("b"))
-    registered = private.user_middleware(app)
+    registered = private.registered_middleware(app)
     assert [m.cls.__name__ for m in registered] == ["Tag", "Tag"]  # outermost (the last added) first
     registered.clear()  # a copy: the app keeps its own
-    assert len(private.user_middleware(app)) == 2
+    assert len(private.registered_middleware(app)) == 2
 
     def tags() -> list[str]:
         stack = private.build_stack(app)
@@ -248,10 +255,505 @@ def test_the_registered_middleware_list_is_what_the_next_stack_is_built_from() -
         return TestClient(serve).get("/x").headers.get_list("x-tag")
 
     assert tags() == ["a", "b"]
-    first = private.user_middleware(app)[1]
+    first = private.registered_middleware(app)[1]
     private.set_user_middleware(app, [first])
     assert tags() == ["a"]
     private.set_middleware_class(first, _header_middleware("c"))
     assert tags() == ["c"]
-    assert private.user_middleware(object()) == []
+    assert private.registered_middleware(object()) == []
     assert private.build_stack(len) is len  # a plain ASGI callable is its own stack
+
+
+def _deps_app() -> tuple[FastAPI, APIRouter]:
+    from typing import Annotated
+
+    from fastapi import Query, Security, WebSocket
+    from fastapi.security import HTTPBearer
+
+    bearer = HTTPBearer()
+
+    def inner() -> int:
+        return 1
+
+    def outer(i: int = Depends(inner), token: Annotated[Any, Security(bearer)] = None) -> int:
+        return i
+
+    class Item(BaseModel):
+        name: str
+
+    app, router = FastAPI(), APIRouter()
+
+    @router.post("/items/{item_id}", dependencies=[Depends(inner)])
+    def make(item_id: int, item: Item, o: Annotated[int, Depends(outer)], q: int = Query(alias="Q")) -> int:
+        return o
+
+    @router.websocket("/ws")
+    async def ws(websocket: WebSocket, page: int | None = None) -> None:
+        pass
+
+    app.include_router(router, prefix="/v1")
+    return app, router
+
+
+def test_a_routes_dependency_tree_parameters_and_served_path_are_read_from_fastapis_dependant() -> None:
+    app, router = _deps_app()
+    served = dict((path, route) for route, path in private.iter_effective_routes(app.router.routes))
+    route = served["/v1/items/{item_id}"]
+    assert route is router.routes[0]  # the route itself, not a copy, at its served path
+    tree = private.dependencies(route)
+    names = [getattr(d.call, "__name__", type(d.call).__name__) for d in tree]
+    assert names == ["inner", "outer"]  # the route's own dependencies first, then the signature's
+    outer = tree[1]
+    assert [type(d.call).__name__ for d in outer.subs] == ["function", "HTTPBearer"]
+    calls = [getattr(c, "__name__", type(c).__name__) for c in private.dependency_calls(route)]
+    assert sorted(calls) == ["HTTPBearer", "inner", "inner", "outer"]  # once per use
+    assert [(p.name, p.annotation.__name__, p.required) for p in private.body_params(route)] == [
+        ("item", "Item", True)
+    ]
+    assert [(p.name, p.annotation, p.required) for p in private.query_params(route)] == [("Q", int, True)]
+    websocket = served["/v1/ws"]
+    assert [(p.name, p.required) for p in private.query_params(websocket)] == [("page", False)]
+    assert private.dependencies(websocket) == () and private.body_params(websocket) == []
+    assert private.dependencies(object()) == () and list(private.dependency_calls(object())) == []  # type: ignore[arg-type]
+
+
+def test_a_route_list_assigned_at_once_serves_and_shows_in_the_docs() -> None:
+    from fastapi.testclient import TestClient
+
+    app = FastAPI()
+    app.get("/a")(lambda: "a")
+    client = TestClient(app)
+    assert "/a" in client.get("/openapi.json").json()["paths"]
+    other = APIRouter()
+    other.get("/b")(lambda: "b")
+    private.set_routes(app.router, [*app.router.routes[:-1], *other.routes])
+    assert client.get("/b").json() == "b" and client.get("/a").status_code == 404
+    assert list(app.openapi()["paths"]) == ["/b"]
+
+
+def test_fastapi_reads_a_new_signature_from_a_function_whose_defaults_and_annotations_were_rewritten() -> (
+    None
+):
+    """Hot reload re-points `Depends(old)` inside the user's own dependency functions in place;
+    FastAPI must read the rewritten values when it builds the route again."""
+    from typing import Annotated
+
+    from fastapi.testclient import TestClient
+
+    def old() -> str:
+        return "old"
+
+    def new() -> str:
+        return "new"
+
+    def pos(v: str = Depends(old)) -> str:
+        return v
+
+    def kw(*, v: str = Depends(old)) -> str:
+        return v
+
+    def ann(v: Annotated[str, Depends(old)]) -> str:
+        return v
+
+    def swap(value: Any) -> Any:
+        if private.depends_target(value) is old:
+            return private.with_dependency(value, new)
+        args = getattr(value, "__metadata__", None)
+        if args and private.depends_target(args[0]) is old:
+            return Annotated[str, private.with_dependency(args[0], new)]
+        return value
+
+    def mentions_old(value: Any) -> bool:
+        return swap(value) is not value
+
+    for fn in (pos, kw, ann):
+        assert private.retype_in_place(fn, swap, mentions_old)
+        assert not private.retype_in_place(fn, swap, mentions_old)  # nothing left to change
+        app = FastAPI()
+        app.get("/x")(fn)
+        assert TestClient(app).get("/x").json() == "new", fn.__name__
+
+    def endpoint(v: Annotated[str, Depends(old)], w: str = Depends(old), *, k: str = Depends(old)) -> str:
+        return v + w + k
+
+    copy = private.retyped_copy(endpoint, swap)
+    assert copy is not endpoint and copy.__qualname__ == endpoint.__qualname__
+    app = FastAPI()
+    app.get("/x")(copy)
+    app.get("/y")(endpoint)
+    client = TestClient(app)
+    assert client.get("/x").json() == "newnewnew"
+    assert client.get("/y").json() == "oldoldold"  # the original is left as it was
+
+
+# --- uvicorn ------------------------------------------------------------------------------------
+
+
+def test_uvicorn_ends_serve_through_an_overridable_shutdown_and_its_listeners_may_close_first() -> None:
+    """kernel_ext's server overrides `Server.shutdown` to stop accepting a moment before
+    uvicorn closes idle connections; that needs `serve` to end through `shutdown` and the
+    listening servers in `Server.servers`, which uvicorn's own shutdown closes again."""
+    import asyncio
+    import socket
+
+    import uvicorn
+
+    seen: list[list[bool]] = []
+
+    class Probe(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            before = [listener.is_serving() for listener in self.servers]
+            private.stop_accepting(self)
+            seen.append(before + [listener.is_serving() for listener in self.servers])
+            await super().shutdown(sockets)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        pass
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    server = Probe(uvicorn.Config(app, lifespan="off", log_config=None))
+
+    async def serve_then_stop() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.005)
+        server.should_exit = True
+        await task
+
+    try:
+        asyncio.run(serve_then_stop())
+    finally:
+        sock.close()
+    assert seen == [[True, False]]
+
+
+# --- IPython ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def ip() -> Iterator[Any]:
+    """A bare IPython shell, without kernel_ext."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython() or InteractiveShell.instance()
+    try:
+        yield shell
+    finally:
+        shell.reset(new_session=False)
+
+
+def test_reload_ext_is_told_from_unload_ext(ip: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    log = tmp_path / "log"
+    (tmp_path / "compat_probe_ext.py").write_text(
+        "from kernel_ext import _compat\n"
+        "def load_ipython_extension(ip):\n    pass\n"
+        "def unload_ipython_extension(ip):\n"
+        f"    with open({str(log)!r}, 'a') as f:\n"
+        "        f.write(str(_compat.reloading_extension()))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "compat_probe_ext", raising=False)
+    ip.run_line_magic("load_ext", "compat_probe_ext")
+    ip.run_line_magic("reload_ext", "compat_probe_ext")
+    ip.run_line_magic("unload_ext", "compat_probe_ext")
+    assert log.read_text() == "TrueFalse"
+    assert not private.reloading_extension()
+
+
+def test_magics_can_be_unregistered_leaving_a_name_another_class_took(ip: Any) -> None:
+    from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
+
+    @magics_class
+    class CompatProbeMagics(Magics):
+        @line_magic
+        def compat_probe(self, line: str) -> str:
+            return "mine"
+
+        @cell_magic
+        def compat_probe_cell(self, line: str, cell: str) -> str:
+            return "mine"
+
+    @magics_class
+    class Other(Magics):
+        @line_magic
+        def compat_probe(self, line: str) -> str:
+            return "other"
+
+    ip.register_magics(CompatProbeMagics)
+    assert ip.run_line_magic("compat_probe", "") == "mine"
+    names = {"line": ("compat_probe",), "cell": ("compat_probe_cell",)}
+    private.unregister_magics(ip, "CompatProbeMagics", names)
+    assert ip.find_line_magic("compat_probe") is None and ip.find_cell_magic("compat_probe_cell") is None
+    assert "CompatProbeMagics" not in ip.magics_manager.registry
+    ip.register_magics(CompatProbeMagics)
+    ip.register_magics(Other)  # took the line magic's name since
+    private.unregister_magics(ip, "CompatProbeMagics", names)
+    assert ip.run_line_magic("compat_probe", "") == "other"
+    private.unregister_magics(ip, "Other", {"line": ("compat_probe",)})
+
+
+def _module_version(path: Path, value: int, bump: int) -> None:
+    """A module that logs each time it runs (a re-execution, not a patch in place)."""
+    log = path.with_suffix(".log")
+    path.write_text(
+        f"with open({str(log)!r}, 'a') as f:\n    f.write('run ')\n\ndef f():\n    return {value}\n"
+    )
+    stat = path.stat()
+    os.utime(path, (stat.st_atime + bump, stat.st_mtime + bump))  # a newer mtime, whatever the clock
+
+
+def test_autoreload_can_be_made_to_re_execute_and_told_a_module_is_current(
+    ip: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    name = "compat_probe_autoreload"
+    path = tmp_path / f"{name}.py"
+    runs = path.with_suffix(".log")
+    _module_version(path, 1, 0)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, name, raising=False)
+    ip.run_line_magic("load_ext", "autoreload")
+    ip.run_line_magic("autoreload", "2")
+    try:
+        ip.run_cell(f"import {name}")
+        ip.run_cell("pass")  # autoreload keeps the module's source and mtime from now on
+        module = sys.modules[name]
+        # Left alone, IPython 9 patches the changed function into the module without running it.
+        _module_version(path, 2, 10)
+        ip.run_cell("pass")
+        assert module.f() == 2 and runs.read_text() == "run "
+        # Declined: the module is run again, as a fresh import would.
+        _module_version(path, 3, 20)
+        private.decline_autoreload_patching(ip, [name])
+        ip.run_cell("pass")
+        assert module.f() == 3 and runs.read_text() == "run run "
+        # Reloaded by us and told: not reloaded again.
+        _module_version(path, 4, 30)
+        importlib.reload(module)
+        private.tell_autoreload(ip, module)
+        private.decline_autoreload_patching(ip, [name])
+        ip.run_cell("pass")
+        assert module.f() == 4 and runs.read_text() == "run run run "
+    finally:
+        ip.run_line_magic("autoreload", "0")
+
+
+# --- the boundary itself ------------------------------------------------------------------------
+
+PACKAGE = Path(private.__file__).parent
+FOREIGN = ("fastapi", "starlette", "uvicorn", "httpx", "IPython", "ipykernel")
+# Public-looking names that are other libraries' internals all the same.
+INTERNAL_NAMES = {
+    "dependant": "FastAPI's dependency tree of a route",
+    "dependency_overrides_provider": "where FastAPI looks overrides up",
+    "user_middleware": "Starlette's registered middleware list",
+    "middleware_stack": "Starlette's built stack",
+    "parent_header": "ipykernel's current request",
+    "magics_manager": "IPython's magic tables and registry",
+    "deduper_reloader": "IPython's %autoreload engine",
+    "modules_mtimes": "IPython's %autoreload engine",
+    "source_by_modname": "IPython's %autoreload engine",
+    "_getframe": "the interpreter's call stack",
+}
+# Attributes of the user's functions that FastAPI reads a signature from: writing them changes
+# user code, which only _compat.retype_in_place and _compat.retyped_copy do.
+SIGNATURE_DUNDERS = {"__defaults__", "__kwdefaults__", "__annotations__"}
+# Underscore names that are public API by convention.
+PUBLIC_UNDERSCORE = {
+    "_repr_html_": "IPython's rich display protocol",
+    "_repr_mimebundle_": "IPython's rich display protocol",
+    "_exit": "os._exit, the documented exit without cleanup",
+    "_asdict": "namedtuple API",
+    "_replace": "namedtuple API",
+    "_fields": "namedtuple API",
+}
+# (module, attribute): why it may stay outside _compat.py. Empty: httpx's `Response._content`
+# went with %%http's own body reader.
+ALLOWED: dict[tuple[str, str], str] = {}
+
+
+def _own_underscore_names(trees: dict[str, ast.Module]) -> set[str]:
+    """Underscore names kernel_ext defines itself: its functions, classes, and attributes it
+    assigns on `self`/`cls` or in a class body."""
+    names: set[str] = set()
+    for tree in trees.values():
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+                if isinstance(node, ast.ClassDef):
+                    for stmt in node.body:
+                        targets = (
+                            stmt.targets if isinstance(stmt, ast.Assign) else [getattr(stmt, "target", None)]
+                        )
+                        names.update(t.id for t in targets if isinstance(t, ast.Name))
+            elif (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.ctx, ast.Store)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("self", "cls")
+            ):
+                names.add(node.attr)
+    return {n for n in names if n.startswith("_")}
+
+
+def _foreign_private_names() -> set[str]:
+    """The underscore attributes of the objects kernel_ext handles from those libraries: one of
+    these is foreign even where kernel_ext happens to use the same name for its own."""
+    import httpx
+    import uvicorn
+    from fastapi.routing import APIRoute
+    from ipykernel.kernelbase import Kernel
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.extensions.autoreload import AutoreloadMagics, ModuleReloader
+    from IPython.testing.globalipapp import start_ipython
+    from starlette.applications import Starlette
+    from starlette.routing import Mount, Router
+
+    app, router = FastAPI(), APIRouter()
+    router.get("/x")(lambda: 1)
+    app.include_router(router)
+    response = httpx.Response(200, content=b"", request=httpx.Request("GET", "http://x"))
+    response.read()  # what a read response holds
+    with httpx.Client() as client:
+        objects: list[Any] = [client, response]
+    objects += [app, router, app.router, app.router.routes[-1], router.routes[0], Mount("/m", app=app)]
+    objects += [uvicorn.Server(uvicorn.Config(app)), Starlette(), Router()]
+    autoreload = AutoreloadMagics(shell=start_ipython() or InteractiveShell.instance())
+    objects += [autoreload, autoreload._reloader]
+    classes = [APIRoute, InteractiveShell, AutoreloadMagics, ModuleReloader, Kernel, httpx.AsyncClient]
+    names = {n for c in [*classes, *map(type, objects)] for n in dir(c)}
+    names |= {n for o in objects for n in vars(o)}
+    return {n for n in names if n.startswith("_") and not n.startswith("__")}
+
+
+def _attribute_uses(tree: ast.Module) -> Iterator[tuple[ast.AST, str, ast.AST, bool]]:
+    """(node, attribute name, the object's expression, written?) for `x.name` and
+    `getattr/setattr/hasattr(x, "name")`."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute):
+            yield node, node.attr, node.value, isinstance(node.ctx, ast.Store)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in ("getattr", "setattr", "hasattr", "delattr")
+            and len(node.args) >= 2
+            and isinstance(node.args[1], ast.Constant)
+            and isinstance(node.args[1].value, str)
+        ):
+            yield node, node.args[1].value, node.args[0], node.func.id in ("setattr", "delattr")
+
+
+def _foreign_private_imports(tree: ast.Module) -> Iterator[tuple[ast.AST, str]]:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            if node.module.split(".")[0] in FOREIGN:
+                parts = node.module.split(".") + [a.name for a in node.names]
+                if any(p.startswith("_") for p in parts):
+                    yield node, node.module
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] in FOREIGN and any(p.startswith("_") for p in parts):
+                    yield node, alias.name
+
+
+def test_only_compat_touches_other_libraries_internals() -> None:
+    """Every use of FastAPI, Starlette, uvicorn, httpx or IPython internals is in _compat.py,
+    where tests/test_compat.py pins it. Elsewhere an underscore attribute must be kernel_ext's
+    own (defined somewhere in the package), and the internals above are not touched at all."""
+    trees = {
+        str(path.relative_to(PACKAGE)): ast.parse(path.read_text(), str(path))
+        for path in sorted(PACKAGE.rglob("*.py"))
+    }
+    own = _own_underscore_names(trees) - _foreign_private_names()
+    found = []
+    for name, tree in trees.items():
+        if name == "_compat.py":
+            continue
+        for node, module in _foreign_private_imports(tree):
+            found.append(f"{name}:{node.lineno}: imports a private part of {module}")
+        for node, attr, obj, written in _attribute_uses(tree):
+            where = f"{name}:{getattr(node, 'lineno', '?')}: {ast.unparse(obj)}.{attr}"
+            if (name, attr) in ALLOWED:
+                continue
+            if attr in INTERNAL_NAMES:
+                found.append(f"{where} ({INTERNAL_NAMES[attr]})")
+            elif attr in SIGNATURE_DUNDERS and written:
+                found.append(f"{where} (rewrites a user function's signature)")
+            elif (
+                attr.startswith("_")
+                and not attr.startswith("__")
+                and attr not in own
+                and attr not in PUBLIC_UNDERSCORE
+                and not (isinstance(obj, ast.Name) and obj.id in ("self", "cls"))
+            ):
+                found.append(f"{where} (a private attribute kernel_ext does not define)")
+    assert not found, "move these into kernel_ext/_compat.py with a pin test:\n" + "\n".join(found)
+
+
+def test_the_boundary_check_finds_what_it_looks_for() -> None:
+    source = (
+        "import sys\nfrom fastapi.routing import _IncludedRouter\nimport fastapi._compat\n"
+        "def f(route, fn, app):\n"
+        "    sys._getframe(1); route.dependant; fn.__defaults__ = (); fn.__defaults__\n"
+        "    app._foreign(); getattr(app, '_other', None); app._repr_html_()\n"
+    )
+    tree = ast.parse(source)
+    imports = [module for _, module in _foreign_private_imports(tree)]
+    assert imports == ["fastapi.routing", "fastapi._compat"]
+    uses = {(attr, written) for _, attr, _, written in _attribute_uses(tree)}
+    assert {("_getframe", False), ("dependant", False), ("__defaults__", True), ("_foreign", False)} <= uses
+    assert ("_other", False) in uses
+    # Names kernel_ext also defines for itself still count when they are those libraries' own.
+    assert {"_content", "_reloader", "_mark_routes_changed", "_base_app"} <= _foreign_private_names()
+    assert _own_underscore_names(
+        {"x": ast.parse("class A:\n    _k = 1\n    def _m(self):\n        self._a = 1\n")}
+    ) == {
+        "_k",
+        "_m",
+        "_a",
+    }
+
+
+def test_fastapi_looks_an_override_up_per_request_with_get_on_the_apps_current_dict() -> None:
+    """What _reload/_overrides.py's ChainedOverrides relies on: FastAPI reads
+    `app.dependency_overrides` when a request comes (a dict set after the routes were made
+    counts, for routes of included routers too), consults it whenever it is truthy (even empty),
+    and asks `.get(call, call)`, so a dict subclass that answers `get` decides."""
+    from typing import Annotated
+
+    from fastapi.testclient import TestClient
+
+    def old() -> str:
+        return "old"
+
+    def new() -> str:
+        return "new"
+
+    class Answering(dict):
+        def __init__(self) -> None:
+            super().__init__()
+            self.asked: list[Any] = []
+
+        def get(self, key: Any, default: Any = None) -> Any:
+            self.asked.append(key)
+            return new if key is old else default
+
+        def __bool__(self) -> bool:
+            return True
+
+    def endpoint(v: Annotated[str, Depends(old)]) -> str:
+        return v
+
+    app, router = FastAPI(), APIRouter()
+    app.get("/a")(endpoint)
+    app.include_router(router, prefix="/r")
+    router.get("/b")(endpoint)  # added after the include
+    client = TestClient(app)
+    assert client.get("/a").json() == "old"
+    overrides = Answering()
+    app.dependency_overrides = overrides
+    assert client.get("/a").json() == "new" and client.get("/r/b").json() == "new"
+    assert overrides.asked == [old, old]

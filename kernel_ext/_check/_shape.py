@@ -56,7 +56,7 @@ def _describe(app: Any, prefix: str, shape: Shape, cell_of: CellOf, ns: dict[str
         if isinstance(route, Mount) and getattr(route.app, "router", None) is not None:
             _describe(route.app, prefix + path, shape, cell_of, ns, depth + 1)
     shape["operations"].update(_operations(app, prefix))
-    for middleware in private.user_middleware(app):
+    for middleware in private.registered_middleware(app):
         dispatch = middleware.kwargs.get("dispatch")
         shown = {k: v for k, v in middleware.kwargs.items() if k != "dispatch"}
         shape["middleware"].append(
@@ -125,19 +125,21 @@ def _resolve(value: Any, components: dict[str, Any], seen: tuple[str, ...]) -> A
 def _route_code(route: BaseRoute, overrides: dict[Any, Any]) -> str:
     parts = [fingerprint(getattr(route, "endpoint", None))]
     if isinstance(route, APIRoute | APIWebSocketRoute):
-        parts += _dependency_codes(route.dependant, overrides, set())
+        parts += _dependency_codes(private.dependencies(route), overrides, set())
     return "/".join(parts)
 
 
-def _dependency_codes(dependant: Any, overrides: dict[Any, Any], seen: set[int]) -> list[str]:
+def _dependency_codes(
+    dependencies: tuple[private.Dependency, ...], overrides: dict[Any, Any], seen: set[int]
+) -> list[str]:
     codes = []
-    for sub in dependant.dependencies:
-        call = _overridden(sub.call, overrides)
+    for dependency in dependencies:
+        call = _overridden(dependency.call, overrides)
         if id(call) in seen:
             continue
         seen.add(id(call))
         codes.append(fingerprint(call))
-        codes += _dependency_codes(sub, overrides, seen)
+        codes += _dependency_codes(dependency.subs, overrides, seen)
     return codes
 
 

@@ -19,6 +19,7 @@ from fastapi.security.base import SecurityBase
 from pydantic import TypeAdapter
 from starlette.routing import WebSocketRoute
 
+from .. import _compat
 from ._schema import HTTP_METHODS, Operation
 
 _PATH_PARAM = re.compile(r"{([^}:]+)(?::[^}]*)?}")
@@ -95,7 +96,7 @@ def _entry(app: FastAPI, ctx: RouteContext) -> _Entry:
         for method in HTTP_METHODS
         if method.upper() in (ctx.methods or ())
     ]
-    return _Entry(route, operations, _security_schemes(route.dependant))
+    return _Entry(route, operations, _security_schemes(_compat.dependencies(route)))
 
 
 class _RouteSchema:
@@ -122,15 +123,13 @@ class _RouteSchema:
         return path_item.get(method) or {}, self._schema.get("components") or {}
 
 
-def _security_schemes(dependant: Any, depth: int = 0) -> dict[str, dict[str, Any]]:
+def _security_schemes(dependencies: tuple[_compat.Dependency, ...]) -> dict[str, dict[str, Any]]:
     schemes: dict[str, dict[str, Any]] = {}
-    if depth > 20:
-        return schemes
-    for dependency in getattr(dependant, "dependencies", None) or ():
-        call = getattr(dependency, "call", None)
+    for dependency in dependencies:
+        call = dependency.call
         if isinstance(call, SecurityBase):
             schemes[call.scheme_name] = call.model.model_dump(mode="json", by_alias=True, exclude_none=True)
-        schemes.update(_security_schemes(dependency, depth + 1))
+        schemes.update(_security_schemes(dependency.subs))
     return schemes
 
 
@@ -144,22 +143,15 @@ def _websocket_operation(ctx: RouteContext) -> Operation:
             {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
             for name in _PATH_PARAM.findall(path)
         ]
-        dependant = getattr(route, "dependant", None)
-        for field in getattr(dependant, "query_params", None) or ():
-            parameters.append(_websocket_query_param(field))
+        parameters += [_websocket_query_param(param) for param in _compat.query_params(route)]
         return {"tags": ["websocket"], "summary": summary, "parameters": parameters}, {}
 
     return Operation("WS", path, loader=load, tags=("websocket",), summary=summary, deprecated=False)
 
 
-def _websocket_query_param(field: Any) -> dict[str, Any]:
+def _websocket_query_param(param: _compat.Param) -> dict[str, Any]:
     try:
-        schema = TypeAdapter(field.field_info.annotation).json_schema()
+        schema = TypeAdapter(param.annotation).json_schema()
     except Exception:  # an annotation pydantic cannot describe: accept any text
         schema = {"type": "string"}
-    return {
-        "name": field.alias,
-        "in": "query",
-        "required": bool(field.field_info.is_required()),
-        "schema": schema,
-    }
+    return {"name": param.name, "in": "query", "required": param.required, "schema": schema}

@@ -30,6 +30,7 @@ from typing import Any
 from fastapi.routing import APIRouter
 from starlette.applications import Starlette
 
+from .. import _compat
 from .._errors import KernelExtError
 from ._hotreload import warn
 
@@ -141,12 +142,7 @@ class ModuleWatch:
         ("deduperreload"): a route it adds stacks on the old router, a moved route keeps its old
         path, a new model field becomes a class attribute. For these modules it re-executes the
         module instead (as `%autoreload 2-` does), which this module can settle."""
-        sources = _deduper_sources(self.session.shell)
-        if sources is None:
-            return
-        for name in self._tracked:
-            if sources.get(name) != "":
-                sources[name] = ""  # no old source: deduperreload declines the module
+        _compat.decline_autoreload_patching(self.session.shell, self._tracked)
 
     # --- applying one ---------------------------------------------------------------------------
 
@@ -271,7 +267,7 @@ class ModuleWatch:
         try:
             for name in sorted(modules, key=lambda n: -n.count(".")):  # submodules before packages
                 reload_module(modules[name])
-                _tell_autoreload(self.session.shell, modules[name])
+                _compat.tell_autoreload(self.session.shell, modules[name])
         finally:
             try:
                 settled = self.settle()
@@ -373,26 +369,6 @@ def _is_own_file(module: Any) -> bool:
     if "site-packages" in path or "dist-packages" in path or path.startswith(_OWN_PACKAGE):
         return False
     return not any(path.startswith(p) for p in {sys.prefix, sys.base_prefix, sys.exec_prefix})
-
-
-def _autoreloader(shell: Any) -> Any | None:
-    magics = shell.magics_manager.registry.get("AutoreloadMagics")
-    return getattr(magics, "_reloader", None)
-
-
-def _deduper_sources(shell: Any) -> dict[str, str] | None:
-    deduper = getattr(_autoreloader(shell), "deduper_reloader", None)
-    sources = getattr(deduper, "source_by_modname", None)
-    return sources if isinstance(sources, dict) else None
-
-
-def _tell_autoreload(shell: Any, module: types.ModuleType) -> None:
-    """A module we reloaded is current: %autoreload need not reload it again at the next cell."""
-    mtimes = getattr(_autoreloader(shell), "modules_mtimes", None)
-    path = getattr(module, "__file__", None)
-    if isinstance(mtimes, dict) and path:
-        with contextlib.suppress(OSError):
-            mtimes[module.__name__] = os.stat(path).st_mtime
 
 
 def _summary(result: Reloaded, routes: int, rebuilt: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 import re
 import types
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable
 from typing import Any
 
 from fastapi.routing import APIRoute, APIWebSocketRoute
@@ -14,6 +14,7 @@ from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.routing import BaseRoute, Host, Mount, Route, WebSocketRoute
 
 from .. import _compat as private
+from .._compat import dependency_calls
 from ._types import TypeMap, mentions, substitute
 
 _PARAM = re.compile(r"\{([^}:]+)(:[^}]*)?\}")
@@ -90,19 +91,6 @@ def route_mentions(route: BaseRoute, stale: set[int]) -> bool:
     return False
 
 
-def dependency_calls(route: BaseRoute) -> Iterator[Any]:
-    """Every callable in the route's `Depends` tree (sub-dependencies too), once per use."""
-    stack = [getattr(route, "dependant", None)]
-    while stack:
-        dependant = stack.pop()
-        if dependant is None:
-            continue
-        for sub in dependant.dependencies:
-            if sub.call is not None:
-                yield sub.call
-            stack.append(sub)
-
-
 def repoint_sub_dependencies(route: BaseRoute, mapping: TypeMap, repointed: set[int]) -> bool:
     """Point the dependencies this route uses at the current versions of what *they* depend on.
 
@@ -129,17 +117,7 @@ def _repoint(call: Any, mapping: TypeMap, stale: set[int]) -> bool:
     fn = _init_of(call) if isinstance(call, type) else inspect.unwrap(call)
     if not isinstance(fn, types.FunctionType):
         return False
-    changed = False
-    if fn.__defaults__ and any(mentions(d, stale) for d in fn.__defaults__):
-        fn.__defaults__ = tuple(substitute(d, mapping) for d in fn.__defaults__)
-        changed = True
-    if fn.__kwdefaults__ and any(mentions(d, stale) for d in fn.__kwdefaults__.values()):
-        fn.__kwdefaults__ = {k: substitute(v, mapping) for k, v in fn.__kwdefaults__.items()}
-        changed = True
-    if any(mentions(a, stale) for a in fn.__annotations__.values()):
-        fn.__annotations__ = {k: substitute(v, mapping) for k, v in fn.__annotations__.items()}
-        changed = True
-    return changed
+    return private.retype_in_place(fn, lambda v: substitute(v, mapping), lambda v: mentions(v, stale))
 
 
 def rebuild(route: APIRoute | APIWebSocketRoute, mapping: TypeMap) -> BaseRoute:
@@ -178,13 +156,4 @@ def _retyped(fn: Any, mapping: TypeMap) -> Any:
     """
     if not isinstance(fn, types.FunctionType):
         return fn
-    defaults = tuple(substitute(d, mapping) for d in fn.__defaults__) if fn.__defaults__ else None
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
-    if fn.__kwdefaults__:
-        copy.__kwdefaults__ = {k: substitute(v, mapping) for k, v in fn.__kwdefaults__.items()}
-    copy.__dict__.update(fn.__dict__)
-    copy.__qualname__ = fn.__qualname__
-    copy.__module__ = fn.__module__
-    copy.__doc__ = fn.__doc__
-    copy.__annotations__ = {k: substitute(v, mapping) for k, v in fn.__annotations__.items()}
-    return copy
+    return private.retyped_copy(fn, lambda v: substitute(v, mapping))

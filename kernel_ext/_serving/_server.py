@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 import uvicorn
 
+from .. import _compat
 from .._errors import KernelExtError
 
 T = TypeVar("T")
@@ -38,8 +39,7 @@ class _Server(uvicorn.Server):
     drops that request (the client sees a reset), where a moment later it would be answered."""
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        for server in self.servers:
-            server.close()
+        _compat.stop_accepting(self)
         await asyncio.sleep(ACCEPTED_GRACE_SECONDS)
         await super().shutdown(sockets)
 

@@ -29,7 +29,7 @@ class MiddlewareSlots:
         """Record the middleware the cell added to `app`; each takes the place of the entry it
         replaces. `replacing_own`: what it replaces is not to come back (a module's reload).
         True if the list changed."""
-        current = private.user_middleware(app)
+        current = private.registered_middleware(app)
         known = {id(m) for m in before.middleware}
         new = [m for m in current if id(m) not in known]
         if not new:
@@ -70,7 +70,7 @@ class MiddlewareSlots:
         changed: set[int] = set()
         for app in apps:
             replacement = gone.get(id(app), {})
-            registered = private.user_middleware(app)
+            registered = private.registered_middleware(app)
             settled = [replacement.get(id(m), m) for m in registered]
             remaining = [m for m in settled if m is not None]
             if len(remaining) == len(registered) and all(
@@ -88,7 +88,7 @@ def retarget_middleware(
     """Middleware added as a class that has been redefined since: a fresh run would add the new
     class. Changed in place, so records and replacement keys still know the entry. `current()`
     maps id(old class) -> its current version. True if any entry changed."""
-    stale = [m for m in private.user_middleware(app) if id(m.cls) in stale_types]
+    stale = [m for m in private.registered_middleware(app) if id(m.cls) in stale_types]
     if not stale:
         return False
     newest = current()

@@ -29,7 +29,7 @@ class AppState:
     def of(cls, app: Starlette) -> AppState:
         router = getattr(app, "router", None)
         events = {name: list(getattr(router, name, None) or ()) for name in EVENT_LISTS}
-        return cls(app, _compat.user_middleware(app), dict(app.exception_handlers), events)
+        return cls(app, _compat.registered_middleware(app), dict(app.exception_handlers), events)
 
 
 @dataclass

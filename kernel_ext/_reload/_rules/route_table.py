@@ -141,8 +141,7 @@ class RouteTable:
         for route in added:
             index.add(route)
             self.count_dependencies(route, +1)
-        router.routes = routes  # one assignment: the serving thread sees old or new, never half
-        private.mark_routes_changed(router)
+        private.set_routes(router, routes)  # the serving thread sees old or new, never half
 
     def count_dependencies(self, route: BaseRoute, delta: int) -> None:
         """Keep count of the live routes that use each dependency (their whole Depends tree)."""
