@@ -1,6 +1,51 @@
-"""Every touch of FastAPI/Starlette internals lives here, so an upgrade breaks in one place.
+"""The one place kernel_ext touches other libraries' internals, so an upgrade breaks here first.
 
-tests/test_compat.py pins each assumption against the installed FastAPI.
+tests/test_compat.py pins every assumption below against the installed versions, and fails if
+another module under kernel_ext/ reaches for those libraries' private attributes (read from the
+AST). What is assumed, by library:
+
+FastAPI
+- `include_router` keeps a reference to the router (private `_IncludedRouter`: `original_router`,
+  `include_context`), which can be rebuilt pointing at another router with the same context. The
+  public `iter_route_contexts` walks included routers, with the path each route is served at.
+- Assigning `router.routes` serves the new list at once but bumps no version: the private
+  `_mark_routes_changed()` refreshes the OpenAPI cache and the included routers' views.
+- A route is rebuilt by its own constructor from the attributes named after its keyword-only
+  parameters.
+- `route.dependant` is the dependency tree FastAPI resolves per request (`dependencies`, `call`,
+  `body_params`, `query_params`, each field with `field_info`); `Depends`/`Security` markers
+  carry `.dependency` and are copied with `dataclasses.replace`.
+- FastAPI reads `app.dependency_overrides` at each request, consults it whenever it is truthy,
+  and asks `.get(call, call)`: _reload/_overrides.py's ChainedOverrides relies on it.
+- The memo caches that keep replaced versions alive: `fastapi.dependencies.models`'
+  `_is_*_callable_cached`, `fastapi._compat.v2.get_cached_model_fields`,
+  `fastapi.routing._endpoint_context_cache`, typing's `_cleanups`.
+- `on_event` handlers run only through the private `_DefaultLifespan` (its `_router`), which each
+  `include_router` wraps in a `merged_lifespan` whose closure holds `original_context`.
+- `FastAPI.__call__` sets `root_path` and `app` in the scope, then calls the stack.
+
+Starlette
+- `app.user_middleware` is the list the next `build_middleware_stack()` reads; a `Middleware`
+  keeps its class in a plain `cls`; `middleware_stack` is None until built, and
+  `add_middleware` works while it is.
+- A `Mount` keeps its app in `_base_app` as well as in `app`.
+
+uvicorn
+- `Server.serve` ends through `Server.shutdown(sockets)`, which starts by closing the listening
+  servers in `Server.servers`; closing them a moment earlier is safe.
+
+IPython
+- `%reload_ext` runs `ExtensionManager.reload_extension`, which is on the stack while it calls
+  the extension's unload (read with `sys._getframe`).
+- Magics are unregistered through `magics_manager.registry` and `magics_manager.magics`.
+- `%autoreload`'s engine is `AutoreloadMagics._reloader`: `modules_mtimes` says what is current,
+  and IPython 9's `deduper_reloader.source_by_modname` patches in place unless a source is "".
+
+The user's own functions
+- `retype_in_place` MUTATES USER CODE: it rewrites `__defaults__`, `__kwdefaults__` and
+  `__annotations__`, which FastAPI reads a signature from when a route is built.
+
+httpx: nothing (the `%%http` reader uses public API only).
 """
 
 from __future__ import annotations
@@ -27,7 +72,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 if TYPE_CHECKING:
     import uvicorn
 
-# FastAPI >= 0.16x keeps included routers as references (`_IncludedRouter`) instead of copies.
+
+# --- FastAPI: included routers and route lists ------------------------------------------------
+
+# `include_router` keeps a reference to the router it includes (private `_IncludedRouter`) rather
+# than copying its routes, since FastAPI 0.137. Looked up softly: a rename fails tests/test_compat.py,
+# not `import kernel_ext`.
 _IncludedRouter: type | None = getattr(fastapi_routing, "_IncludedRouter", None)
 
 
@@ -52,52 +102,8 @@ def repoint_include(route: Any, router: Router) -> BaseRoute:
     return _IncludedRouter(original_router=router, include_context=route.include_context)
 
 
-def mark_routes_changed(router: Router) -> None:
-    """Tell FastAPI's per-version caches (OpenAPI, included-router views) that routes changed.
-
-    Assigning `router.routes` directly bypasses the version bump that `add_api_route` does.
-    """
-    mark = getattr(router, "_mark_routes_changed", None)
-    if mark is not None:
-        mark()
-
-
-def forget_openapi(app: FastAPI) -> None:
-    app.openapi_schema = None
-
-
-def _memo_caches() -> list[Any]:
-    """FastAPI's and typing's memo caches keyed by a callable or a class (bounded LRUs)."""
-    from fastapi._compat import v2 as fastapi_compat
-    from fastapi.dependencies import models
-
-    names = ("_is_gen_callable_cached", "_is_async_gen_callable_cached", "_is_coroutine_callable_cached")
-    caches = [getattr(models, name, None) for name in names]
-    caches.append(getattr(fastapi_compat, "get_cached_model_fields", None))
-    return [cache for cache in caches if hasattr(cache, "cache_clear")]
-
-
-def forget_memos() -> None:
-    """Empty the memo caches that hold replaced classes and functions.
-
-    FastAPI classifies each dependency callable once (up to 4,096 kept) and lists each model's
-    fields once (128 kept); typing keeps `Annotated[Item, ...]` forms (128 per form). After an
-    edit those entries are all that holds the old versions, for thousands of edits. They refill
-    on the next request, a few microseconds per callable.
-    """
-    for cache in _memo_caches():
-        cache.cache_clear()
-    for clear in getattr(typing, "_cleanups", ()):
-        clear()
-
-
-def forget_endpoints(ids: set[int]) -> None:
-    """Drop FastAPI's per-endpoint context (file, line: for error messages), kept by id(func) in a
-    dict that never shrinks, for endpoint functions that have been collected."""
-    contexts = getattr(fastapi_routing, "_endpoint_context_cache", None)
-    if isinstance(contexts, dict):
-        for func_id in ids:
-            contexts.pop(func_id, None)
+# The same as `repoint_include`; both names are in use.
+retarget_include = repoint_include
 
 
 def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str]]:
@@ -117,50 +123,36 @@ def set_routes(router: Router, routes: list[BaseRoute]) -> None:
     mark_routes_changed(router)
 
 
-def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
-    """What `FastAPI.__call__` does for one request, but through a stack we own.
+def mark_routes_changed(router: Router) -> None:
+    """Tell FastAPI's per-version caches (OpenAPI, included-router views) that routes changed.
 
-    Serving from our own stack keeps `app.middleware_stack` None, so `add_middleware` and
-    `@app.middleware` keep working after the first request. FastAPI's optional native telemetry
-    wrapper is skipped.
+    Assigning `router.routes` directly bypasses the version bump that `add_api_route` does.
     """
-    root_path = getattr(app, "root_path", "")
-    if root_path:
-        scope["root_path"] = root_path
-    scope["app"] = app
-    return stack(scope, receive, send)
+    mark = getattr(router, "_mark_routes_changed", None)
+    if mark is not None:
+        mark()
 
 
-def registered_middleware(app: Any) -> list[Middleware]:
-    """A copy of the middleware registered on a Starlette app, outermost first.
+def forget_openapi(app: FastAPI) -> None:
+    app.openapi_schema = None
 
-    Starlette keeps them in `app.user_middleware` (what `add_middleware` inserts at the front)
-    and reads that list each time it builds the stack.
+
+def route_init_kwargs(route: BaseRoute) -> dict[str, Any]:
+    """The keyword arguments that rebuild `route` through its own constructor.
+
+    Reads back every constructor parameter the route stored as an attribute of the same name.
     """
-    return list(getattr(app, "user_middleware", None) or ())
+    params = inspect.signature(type(route).__init__).parameters
+    kwargs: dict[str, Any] = {}
+    for name, param in params.items():
+        if name in ("self", "path", "endpoint") or param.kind is not param.KEYWORD_ONLY:
+            continue
+        if hasattr(route, name):
+            kwargs[name] = getattr(route, name)
+    return kwargs
 
 
-def set_user_middleware(app: Any, middleware: list[Middleware]) -> None:
-    """Register exactly `middleware` on `app`; the next stack built from the app uses it."""
-    app.user_middleware = middleware
-
-
-def set_middleware_class(middleware: Middleware, cls: type) -> None:
-    """Make a registered `Middleware` entry build `cls` (Starlette keeps it in a plain attribute)."""
-    middleware.cls = cls  # type: ignore[assignment]  # declared as a factory type; any class builds
-
-
-def build_stack(app: Any) -> ASGIApp:
-    """The app's middleware stack built now (`build_middleware_stack`), or the app itself if it
-    has none (a plain ASGI callable)."""
-    builder = getattr(app, "build_middleware_stack", None)
-    return builder() if builder is not None else app
-
-
-def reset_middleware_stack(app: Any) -> None:
-    """Undo a stack some other caller (e.g. TestClient) built, so `add_middleware` works again."""
-    if getattr(app, "middleware_stack", None) is not None:
-        app.middleware_stack = None
+# --- FastAPI: dependencies --------------------------------------------------------------------
 
 
 class Param(NamedTuple):
@@ -177,10 +169,6 @@ class Dependency:
 
     call: Any  # None for a bare `Depends()` FastAPI could not resolve to a callable
     subs: tuple[Dependency, ...]
-
-
-# FastAPI builds a `Dependant` tree from the endpoint's signature when the route is created and
-# keeps it on `route.dependant` (routes without one have none): what it resolves per request.
 
 
 def dependencies(route: BaseRoute) -> tuple[Dependency, ...]:
@@ -227,21 +215,6 @@ def _param(field: Any, name: str) -> Param:
     return Param(name, info.annotation, bool(info.is_required()))
 
 
-def route_init_kwargs(route: BaseRoute) -> dict[str, Any]:
-    """The keyword arguments that rebuild `route` through its own constructor.
-
-    Reads back every constructor parameter the route stored as an attribute of the same name.
-    """
-    params = inspect.signature(type(route).__init__).parameters
-    kwargs: dict[str, Any] = {}
-    for name, param in params.items():
-        if name in ("self", "path", "endpoint") or param.kind is not param.KEYWORD_ONLY:
-            continue
-        if hasattr(route, name):
-            kwargs[name] = getattr(route, name)
-    return kwargs
-
-
 def depends_target(value: object) -> Any | None:
     """The callable a `Depends(...)`/`Security(...)` marker points at, if `value` is one."""
     if isinstance(value, fastapi_params.Depends):
@@ -259,6 +232,46 @@ def with_dependency(marker: Any, dependency: Any) -> Any:
     clone = copy.copy(marker)
     clone.dependency = dependency
     return clone
+
+
+# --- FastAPI: caches that hold old versions ---------------------------------------------------
+
+
+def _memo_caches() -> list[Any]:
+    """FastAPI's and typing's memo caches keyed by a callable or a class (bounded LRUs)."""
+    from fastapi._compat import v2 as fastapi_compat
+    from fastapi.dependencies import models
+
+    names = ("_is_gen_callable_cached", "_is_async_gen_callable_cached", "_is_coroutine_callable_cached")
+    caches = [getattr(models, name, None) for name in names]
+    caches.append(getattr(fastapi_compat, "get_cached_model_fields", None))
+    return [cache for cache in caches if hasattr(cache, "cache_clear")]
+
+
+def forget_memos() -> None:
+    """Empty the memo caches that hold replaced classes and functions.
+
+    FastAPI classifies each dependency callable once (up to 4,096 kept) and lists each model's
+    fields once (128 kept); typing keeps `Annotated[Item, ...]` forms (128 per form). After an
+    edit those entries are all that holds the old versions, for thousands of edits. They refill
+    on the next request, a few microseconds per callable.
+    """
+    for cache in _memo_caches():
+        cache.cache_clear()
+    for clear in getattr(typing, "_cleanups", ()):
+        clear()
+
+
+def forget_endpoints(ids: set[int]) -> None:
+    """Drop FastAPI's per-endpoint context (file, line: for error messages), kept by id(func) in a
+    dict that never shrinks, for endpoint functions that have been collected."""
+    contexts = getattr(fastapi_routing, "_endpoint_context_cache", None)
+    if isinstance(contexts, dict):
+        for func_id in ids:
+            contexts.pop(func_id, None)
+
+
+# --- FastAPI: lifespan ------------------------------------------------------------------------
 
 
 def runs_event_handlers(app: Any) -> bool:
@@ -280,10 +293,53 @@ def runs_event_handlers(app: Any) -> bool:
     return False
 
 
-def retarget_include(entry: Any, router: Router) -> BaseRoute:
-    """A copy of an `_IncludedRouter` entry that points at another router, same prefix, tags,
-    dependencies and the rest of its include context."""
-    return type(entry)(original_router=router, include_context=entry.include_context)
+# --- Starlette: middleware, requests, mounts --------------------------------------------------
+
+
+def registered_middleware(app: Any) -> list[Middleware]:
+    """A copy of the middleware registered on a Starlette app, outermost first.
+
+    Starlette keeps them in `app.user_middleware` (what `add_middleware` inserts at the front)
+    and reads that list each time it builds the stack.
+    """
+    return list(getattr(app, "user_middleware", None) or ())
+
+
+def set_user_middleware(app: Any, middleware: list[Middleware]) -> None:
+    """Register exactly `middleware` on `app`; the next stack built from the app uses it."""
+    app.user_middleware = middleware
+
+
+def set_middleware_class(middleware: Middleware, cls: type) -> None:
+    """Make a registered `Middleware` entry build `cls` (Starlette keeps it in a plain attribute)."""
+    middleware.cls = cls  # type: ignore[assignment]  # declared as a factory type; any class builds
+
+
+def build_stack(app: Any) -> ASGIApp:
+    """The app's middleware stack built now (`build_middleware_stack`), or the app itself if it
+    has none (a plain ASGI callable)."""
+    builder = getattr(app, "build_middleware_stack", None)
+    return builder() if builder is not None else app
+
+
+def reset_middleware_stack(app: Any) -> None:
+    """Undo a stack some other caller (e.g. TestClient) built, so `add_middleware` works again."""
+    if getattr(app, "middleware_stack", None) is not None:
+        app.middleware_stack = None
+
+
+def call_with_stack(app: Any, stack: ASGIApp, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+    """What `FastAPI.__call__` does for one request, but through a stack we own.
+
+    Serving from our own stack keeps `app.middleware_stack` None, so `add_middleware` and
+    `@app.middleware` keep working after the first request. FastAPI's optional native telemetry
+    wrapper is skipped.
+    """
+    root_path = getattr(app, "root_path", "")
+    if root_path:
+        scope["root_path"] = root_path
+    scope["app"] = app
+    return stack(scope, receive, send)
 
 
 def retarget_mount(mount: Any, app: Any) -> bool:
@@ -295,49 +351,7 @@ def retarget_mount(mount: Any, app: Any) -> bool:
     return True
 
 
-# --- the user's own functions ---------------------------------------------------------------------
-
-
-def retype_in_place(
-    fn: types.FunctionType, replace: Callable[[Any], Any], stale: Callable[[Any], bool]
-) -> bool:
-    """MUTATES THE USER'S CODE: rewrites the defaults, keyword-only defaults and annotations of
-    the user's function `fn` in place; each group holding a value `stale` flags is passed through
-    `replace`. True if anything changed.
-
-    For a function that must stay the same object (routes and `dependency_overrides` know it by
-    identity) while FastAPI reads a new signature from it: `def outer(x=Depends(dep))` still
-    names the old `dep` after the cell defining `dep` is re-run.
-    """
-    changed = False
-    if fn.__defaults__ and any(map(stale, fn.__defaults__)):
-        fn.__defaults__ = tuple(map(replace, fn.__defaults__))
-        changed = True
-    if fn.__kwdefaults__ and any(map(stale, fn.__kwdefaults__.values())):
-        fn.__kwdefaults__ = {k: replace(v) for k, v in fn.__kwdefaults__.items()}
-        changed = True
-    if any(map(stale, fn.__annotations__.values())):
-        fn.__annotations__ = {k: replace(v) for k, v in fn.__annotations__.items()}
-        changed = True
-    return changed
-
-
-def retyped_copy(fn: types.FunctionType, replace: Callable[[Any], Any]) -> types.FunctionType:
-    """A new function with `fn`'s code, globals, closure, names and attributes, whose defaults,
-    keyword-only defaults and annotations are passed through `replace`. `fn` is left as it is."""
-    defaults = tuple(map(replace, fn.__defaults__)) if fn.__defaults__ else None
-    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
-    if fn.__kwdefaults__:
-        copy.__kwdefaults__ = {k: replace(v) for k, v in fn.__kwdefaults__.items()}
-    copy.__dict__.update(fn.__dict__)
-    copy.__qualname__ = fn.__qualname__
-    copy.__module__ = fn.__module__
-    copy.__doc__ = fn.__doc__
-    copy.__annotations__ = {k: replace(v) for k, v in fn.__annotations__.items()}
-    return copy
-
-
-# --- uvicorn ----------------------------------------------------------------------------------------
+# --- uvicorn ----------------------------------------------------------------------------------
 
 
 def stop_accepting(server: uvicorn.Server) -> None:
@@ -350,7 +364,7 @@ def stop_accepting(server: uvicorn.Server) -> None:
         listener.close()
 
 
-# --- IPython ------------------------------------------------------------------------------------------
+# --- IPython ----------------------------------------------------------------------------------
 
 
 def reloading_extension() -> bool:
@@ -408,3 +422,45 @@ def decline_autoreload_patching(shell: Any, names: Iterable[str]) -> None:
     for name in names:
         if sources.get(name) != "":
             sources[name] = ""
+
+
+# --- the user's own functions -----------------------------------------------------------------
+
+
+def retype_in_place(
+    fn: types.FunctionType, replace: Callable[[Any], Any], stale: Callable[[Any], bool]
+) -> bool:
+    """MUTATES THE USER'S CODE: rewrites the defaults, keyword-only defaults and annotations of
+    the user's function `fn` in place; each group holding a value `stale` flags is passed through
+    `replace`. True if anything changed.
+
+    For a function that must stay the same object (routes and `dependency_overrides` know it by
+    identity) while FastAPI reads a new signature from it: `def outer(x=Depends(dep))` still
+    names the old `dep` after the cell defining `dep` is re-run.
+    """
+    changed = False
+    if fn.__defaults__ and any(map(stale, fn.__defaults__)):
+        fn.__defaults__ = tuple(map(replace, fn.__defaults__))
+        changed = True
+    if fn.__kwdefaults__ and any(map(stale, fn.__kwdefaults__.values())):
+        fn.__kwdefaults__ = {k: replace(v) for k, v in fn.__kwdefaults__.items()}
+        changed = True
+    if any(map(stale, fn.__annotations__.values())):
+        fn.__annotations__ = {k: replace(v) for k, v in fn.__annotations__.items()}
+        changed = True
+    return changed
+
+
+def retyped_copy(fn: types.FunctionType, replace: Callable[[Any], Any]) -> types.FunctionType:
+    """A new function with `fn`'s code, globals, closure, names and attributes, whose defaults,
+    keyword-only defaults and annotations are passed through `replace`. `fn` is left as it is."""
+    defaults = tuple(map(replace, fn.__defaults__)) if fn.__defaults__ else None
+    copy = types.FunctionType(fn.__code__, fn.__globals__, fn.__name__, defaults, fn.__closure__)
+    if fn.__kwdefaults__:
+        copy.__kwdefaults__ = {k: replace(v) for k, v in fn.__kwdefaults__.items()}
+    copy.__dict__.update(fn.__dict__)
+    copy.__qualname__ = fn.__qualname__
+    copy.__module__ = fn.__module__
+    copy.__doc__ = fn.__doc__
+    copy.__annotations__ = {k: replace(v) for k, v in fn.__annotations__.items()}
+    return copy

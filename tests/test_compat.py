@@ -261,6 +261,17 @@ def test_the_registered_middleware_list_is_what_the_next_stack_is_built_from() -
     private.set_middleware_class(first, _header_middleware("c"))
     assert tags() == ["c"]
     assert private.registered_middleware(object()) == []
+    # Exception handlers are read when the stack is built too: hot reload edits the dict in place.
+    from fastapi.responses import PlainTextResponse
+
+    app.get("/boom")(lambda: 1 / 0)
+    app.exception_handlers[ZeroDivisionError] = lambda request, exc: PlainTextResponse("handled", 418)
+    stack = private.build_stack(app)
+
+    async def serve(scope: Any, receive: Any, send: Any) -> None:
+        await private.call_with_stack(app, stack, scope, receive, send)
+
+    assert TestClient(serve).get("/boom").status_code == 418
     assert private.build_stack(len) is len  # a plain ASGI callable is its own stack
 
 
