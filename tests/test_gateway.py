@@ -7,7 +7,8 @@ import asyncio
 import httpx
 from fastapi import FastAPI
 
-from kernel_ext._serving._gateway import Gateway, Served, build_stack
+from kernel_ext._compat import build_stack
+from kernel_ext._serving._gateway import Gateway, Served
 
 
 def get(gateway: Gateway, path: str) -> httpx.Response:

@@ -9,7 +9,8 @@ import logging
 import httpx
 from fastapi import FastAPI
 
-from kernel_ext._serving._gateway import Gateway, Served, build_stack
+from kernel_ext._compat import build_stack
+from kernel_ext._serving._gateway import Gateway, Served
 from kernel_ext._serving._requestlog import LogCapture, RequestLog, RequestLogHandler, format_access
 
 

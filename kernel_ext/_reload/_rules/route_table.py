@@ -14,8 +14,9 @@ from collections.abc import Callable, Container, Hashable, Iterable, Sequence
 from starlette.routing import BaseRoute, Router
 
 from ... import _compat as private
+from ..._compat import dependency_calls
 from .._routeindex import RouteIndex
-from .._routes import dependency_calls, route_key
+from .._routes import route_key
 from .._shadows import Shadows
 from .records import CellRecord
 
