@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from fastapi.routing import APIRoute, APIWebSocketRoute
 from pydantic import BaseModel
 from starlette.routing import BaseRoute, Router
 
@@ -41,8 +42,10 @@ def rebuild_stale_routes(
             sub_changed = dependencies_changed and repoint_sub_dependencies(route, mapping, repointed)
             if not (sub_changed or route_mentions(route, stale)):
                 continue
+            if not isinstance(route, APIRoute | APIWebSocketRoute):
+                continue  # only FastAPI's routes are built from a signature
             try:
-                routes[position] = rebuild(route, mapping)  # type: ignore[arg-type]  # route_mentions: an API route
+                routes[position] = rebuild(route, mapping)
             except Exception as exc:
                 warnings.append(
                     f"could not rebuild {getattr(route, 'path', route)!s} with the new "
