@@ -141,7 +141,7 @@ def step2_explorer_send(page: Any, budget: Budget, shot: Path) -> None:
 def step3_edit_route(page: Any, budget: Budget, edited_shot: Path, shot: Path) -> None:
     """Retype the live-edit route cell in CodeMirror, Shift+Enter, Send again: the new body shows."""
     state = notebook_state(page)
-    index = cell_index(state, "before = ex.values", "def read_item")
+    index = cell_index(state, "def read_item", "verbose: bool = False")  # the live-edit cell
     before = state["cells"][index]["count"]
     editor = notebook(page, state).locator(".jp-Cell").nth(index).locator(".cm-content")
     editor.scroll_into_view_if_needed()
