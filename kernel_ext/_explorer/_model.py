@@ -104,6 +104,7 @@ class ExplorerModel(HasTraits):
         """Re-read the app's routes, keeping what was typed for operations that still exist.
 
         False when there is no app to read. A selection that is gone moves to the first operation.
+        What reading a broken app raises is raised (the view shows it).
         """
         app = self._app_source()
         if app is None or not hasattr(app, "routes"):

@@ -13,7 +13,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ._inputs import RAW_KINDS, Form, Input, Snapshot, is_secret
-from ._schema import Param, enum_values
+from ._schema import Operation, Param, enum_values
 
 _SECTIONS = (
     ("path", "Path"),
@@ -55,8 +55,8 @@ class ParamInput:
     `on_change()` is called after anything in the row changes (value, tick, raw mode).
     """
 
-    def __init__(self, input: Input | Param, on_change: OnChange | None = None) -> None:
-        self.input = input if isinstance(input, Input) else Input(input)
+    def __init__(self, shown: Input | Param, on_change: OnChange | None = None) -> None:
+        self.input = shown if isinstance(shown, Input) else Input(shown)
         self.param = param = self.input.param
         changed = on_change or _nothing
         self.enabled = _linked(
@@ -136,7 +136,7 @@ class OperationForm:
     """The rows of one `Form`, under headings per location, and its body editor."""
 
     def __init__(
-        self, form: Form | Any, previous: OperationForm | None = None, on_change: OnChange | None = None
+        self, form: Form | Operation, previous: OperationForm | None = None, on_change: OnChange | None = None
     ) -> None:
         """Rows of `previous` that show an `Input` of `form` are reused as they are, and so are
         its container and body editor (one message instead of new widgets).
@@ -159,7 +159,7 @@ class OperationForm:
         self._show_body()
 
     @property
-    def op(self) -> Any:
+    def op(self) -> Operation:
         return self.model.op
 
     @property
