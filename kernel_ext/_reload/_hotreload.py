@@ -1,28 +1,28 @@
 """What a cell changed, applied to the live app: last definition wins, nothing stale serves.
 
-`before_cell` snapshots the route lists, `note_cell` the names the cell's code can rebind (see
-_boundnames.py); `after_cell` diffs them and settles each router with a single list assignment,
-which the serving thread sees atomically.
+`before_cell` snapshots the route lists and the apps' registrations, `note_cell` the names the
+cell's code can rebind (see _boundnames.py). `after_cell` diffs them and hands each kind of
+change to its rule in `_rules/`: routes, routers made anew, stale classes and dependencies, the
+lifespan, middleware, exception and event handlers, dependency overrides. A rule settles a
+router with a single list assignment, which the serving thread sees atomically. The reloader
+keeps what the rules share: each cell's record of what it registered, the notebook's names
+(_namespace.py), and the route table whose caches keep the hooks flat as an app grows.
 """
 
 from __future__ import annotations
 
-import operator
 import sys
-import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from itertools import compress
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.routing import APIRouter
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Router
 
 from .. import _compat as private
 from ._boundnames import CellCode
-from ._oldversions import OldVersions
+from ._namespace import NotebookNames, Rebinding
 from ._routes import route_mentions
 from ._rules.dependency_overrides import point_old_versions_at_newest
 from ._rules.event_handlers import drop_previous_events, settle_events
@@ -56,18 +56,13 @@ class HotReloader:
         self.namespace = namespace
         self.app: FastAPI | None = None
         self._snapshot: Snapshot | None = None
-        self._names: dict[int, str] = {}  # id(object) -> the name it was bound to
-        self._defined_in: dict[str, int | None] = {}  # name -> execution count
-        self._stale = OldVersions()  # the definitions names had before, while they live
+        self._notebook = NotebookNames()
+        self._stale = self._notebook.old_versions  # tests/test_oldversions.py counts what it keeps
         self._written_by_functions: set[str] = set()  # `global` names of functions defined so far
         self._functions_write_anything = False  # some function defined so far uses globals()...
-        self._stale_types: set[int] = set()
-        self._stale_dependencies: set[int] = set()  # ids of replaced functions that routes used
-        self._ns_routers: dict[str, Router] = {}
-        self._ns_apps: dict[str, Starlette] = {}  # sub-apps too: their middleware is settled alike
         self._cells: dict[str, CellRecord] = {}
         self._record: CellRecord | None = None  # the cell being settled, until it is stored
-        self._table = RouteTable(self._names, self._live_records)
+        self._table = RouteTable(self._notebook.names, self._live_records)
         self._replacing_own = False  # see settle_registrations
         self._lifespan = LifespanInputs()
         self._middleware = MiddlewareSlots()
@@ -78,7 +73,7 @@ class HotReloader:
     @property
     def defined_in(self) -> dict[str, int | None]:
         """Name -> the execution count of the cell that last bound it."""
-        return self._defined_in
+        return self._notebook.defined_in
 
     def stale_warnings(self) -> list[str]:
         """Warnings about models that still nest an old class, while they still do."""
@@ -130,22 +125,50 @@ class HotReloader:
                 snapshot.names[name] = namespace.get(name, MISSING)
 
     def after_cell(self, *, cell_id: str | None, succeeded: bool, count: int | None) -> Changes:
+        """Settle what the cell changed, phase by phase; the order is that of a fresh run's
+        effects: routes first, then what rebinding names implies, then the apps' registrations."""
         snapshot, self._snapshot = self._snapshot, None
         changes = Changes()
         if snapshot is None:  # the cell that loaded us: nothing to compare with
             return changes
         self._forget_collected(snapshot)
-        rebound, new_types, new_dependencies = self._track_names(snapshot, count)
-        recreated = find_recreated(snapshot.names, self.namespace, rebound, self.app)
+        rebinding = self._notebook.track(
+            self.namespace, snapshot.names, snapshot.everything, count, self._table.dependency_users
+        )
         record = self._record = CellRecord()
+        changes.routes += self._settle_routes(snapshot, record, by_name=cell_id is None)
+        self._follow_rebinding(snapshot, rebinding, cell_id, changes)
+        self._settle_apps(snapshot, rebinding.names, record, cell_id, changes)
+        if cell_id is not None:
+            self._store(cell_id, record, succeeded, changes)
+        self._refresh_restored(changes)
+        self._record = None
+        if changes.any and isinstance(self.app, FastAPI):
+            private.forget_openapi(self.app)
+        return changes
+
+    # --- the phases of after_cell -------------------------------------------------------------
+
+    def _settle_routes(self, snapshot: Snapshot, record: CellRecord, by_name: bool) -> int:
+        """Routes the cell defined replace those they redefine (_rules/redefined_routes.py)."""
+        changed = 0
         for router, before in snapshot.routes.values():
-            changes.routes += settle_router(self._table, router, before, record, cell_id is None)
+            changed += settle_router(self._table, router, before, record, by_name)
         for router in self._routers():
             if id(router) not in snapshot.routes:  # a router first seen in this cell
                 # Its routes made in module code (`app.include_router(users.router)`) are not
                 # this cell's: re-running the cell does not make them again.
                 made_before = [r for r in router.routes if not self._defined_here(r)]
-                changes.routes += settle_router(self._table, router, made_before, record, cell_id is None)
+                changed += settle_router(self._table, router, made_before, record, by_name)
+        return changed
+
+    def _follow_rebinding(
+        self, snapshot: Snapshot, rebinding: Rebinding, cell_id: str | None, changes: Changes
+    ) -> None:
+        """What the names the cell rebound imply: routers made anew, the lifespan, routes and
+        models that still name a replaced class or dependency."""
+        rebound = rebinding.names
+        recreated = find_recreated(snapshot.names, self.namespace, rebound, self.app)
         if recreated:
             changes.routes += retarget_includes(self._table, self._routers(), recreated)
             changes.routes += rehome_routes(
@@ -153,40 +176,48 @@ class HotReloader:
             )
         if rebound:
             changes.lifespan = self._lifespan.changed(self.app, snapshot.names, self.namespace, rebound)
-        if new_types or new_dependencies:
-            changes.rebuilt += self._rebuild_stale_routes(changes, bool(new_dependencies))
-        if new_types:
+        if rebinding.new_types or rebinding.new_dependencies:
+            changes.rebuilt += self._rebuild_stale_routes(changes, bool(rebinding.new_dependencies))
+        if rebinding.new_types:
             changes.warnings += self._nested.warn(
-                self.namespace, new_types, self._stale.name_of, self._defined_in
+                self.namespace, rebinding.new_types, self._stale.name_of, self._notebook.defined_in
             )
+
+    def _settle_apps(
+        self,
+        snapshot: Snapshot,
+        rebound: list[str],
+        record: CellRecord,
+        cell_id: str | None,
+        changes: Changes,
+    ) -> None:
+        """Middleware, exception and event handlers the cell registered; dependency overrides."""
         changes.middleware = self._settle_middleware(snapshot, record)
         for app in self._apps():
-            state_before = snapshot.apps.get(id(app))
-            changes.startup += settle_events(app, state_before, record, cell_id, served=app is self.app)
+            before = snapshot.apps.get(id(app))
+            changes.startup += settle_events(app, before, record, cell_id, served=app is self.app)
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             point_old_versions_at_newest(
                 self.app, rebound, self._stale, self.namespace, self._table.dependency_users
             )
-        if cell_id is not None:
-            changes.conflicts = self._conflicts(cell_id)
-            previous = self._cells.get(cell_id)
-            if succeeded or previous is None:  # a failed first run owns what it registered
-                if previous is not None:
-                    changes.routes += self._drop_previous_routes(previous, record)
-                    changes.middleware |= self._drop_previous_app_registrations(previous, record)
-                    drop_previous_events(previous, record)
-                self._cells[cell_id] = record
-            else:  # keep what the earlier run registered
-                previous.routes += record.routes
-                previous.middleware += record.middleware
-                previous.handlers += record.handlers
-                previous.events += record.events
-            self._table.owner.update((id(route), cell_id) for _, route in record.routes)
-        self._refresh_restored(changes)
-        self._record = None
-        if changes.any and isinstance(self.app, FastAPI):
-            private.forget_openapi(self.app)
-        return changes
+
+    def _store(self, cell_id: str, record: CellRecord, succeeded: bool, changes: Changes) -> None:
+        """The cell's record replaces its previous run's: what that run registered and this one
+        no longer does goes. A failed re-run keeps the earlier run's, and adds its own."""
+        changes.conflicts = self._conflicts(cell_id)
+        previous = self._cells.get(cell_id)
+        if succeeded or previous is None:  # a failed first run owns what it registered
+            if previous is not None:
+                changes.routes += self._drop_previous_routes(previous, record)
+                changes.middleware |= self._drop_previous_app_registrations(previous, record)
+                drop_previous_events(previous, record)
+            self._cells[cell_id] = record
+        else:  # keep what the earlier run registered
+            previous.routes += record.routes
+            previous.middleware += record.middleware
+            previous.handlers += record.handlers
+            previous.events += record.events
+        self._table.owner.update((id(route), cell_id) for _, route in record.routes)
 
     def _conflicts(self, cell_id: str) -> list[tuple[BaseRoute, str]]:
         taken, self._table.taken = self._table.taken, []
@@ -279,7 +310,7 @@ class HotReloader:
         router = getattr(self.app, "router", None)
         if isinstance(router, Router):
             roots.append(router)
-        roots.extend(self._ns_routers.values())
+        roots.extend(self._notebook.routers.values())
         return self._table.routers(roots)
 
     def _drop_previous_routes(self, previous: CellRecord, record: CellRecord) -> int:
@@ -289,56 +320,10 @@ class HotReloader:
 
     # --- namespace ----------------------------------------------------------------------------
 
-    def _track_names(self, snapshot: Snapshot, count: int | None) -> tuple[list[str], set[int], set[int]]:
-        """Record rebinding; return the names rebound, and the ids of the classes and of the
-        dependency functions replaced, in this cell."""
-        namespace = self.namespace
-        before = snapshot.names
-        if snapshot.everything:  # found at C speed, but in proportion to the whole namespace
-            changed = list(
-                compress(namespace, map(operator.is_not, namespace.values(), map(before.get, namespace)))
-            )
-        else:
-            changed = [
-                name for name, old in before.items() if name in namespace and namespace[name] is not old
-            ]
-        new_types: set[int] = set()
-        new_dependencies: set[int] = set()
-        replaced = False
-        for name in changed:
-            value = namespace[name]
-            old = before.get(name, MISSING)
-            self._defined_in[name] = count
-            if isinstance(value, (APIRouter, FastAPI)):
-                self._names.setdefault(id(value), name)  # keys includes of a recreated router
-                self._ns_routers[name] = value.router if isinstance(value, FastAPI) else value
-            elif name in self._ns_routers:
-                del self._ns_routers[name]
-            if isinstance(value, Starlette):
-                self._ns_apps[name] = value
-            else:
-                self._ns_apps.pop(name, None)
-            if not (_is_definition(old) and _is_definition(value)):
-                continue
-            self._stale.add(old, name)
-            replaced = True
-            if isinstance(old, type) and isinstance(value, type):
-                self._stale_types.add(id(old))
-                new_types.add(id(old))
-            elif self._table.dependency_users.get(id(old), 0) > 0:
-                self._stale_dependencies.add(id(old))
-                new_dependencies.add(id(old))
-        if replaced:  # else FastAPI's and typing's memos keep the old versions alive
-            private.forget_memos()
-        return changed, new_types, new_dependencies
-
-    def _current(self, name: str) -> Any:
-        return self.namespace.get(name, MISSING)
-
     # --- routes -------------------------------------------------------------------------------
 
     def _apps(self) -> list[Starlette]:
-        apps = {id(app): app for app in self._ns_apps.values()}
+        apps = {id(app): app for app in self._notebook.apps.values()}
         if isinstance(self.app, Starlette):  # `%api serve` also takes a bare ASGI callable
             apps[id(self.app)] = self.app
         return list(apps.values())
@@ -360,11 +345,9 @@ class HotReloader:
         about them, and the caches of routers no longer served (they hold their routes), so
         memory stays flat over thousands of edits."""
         self._table.forget_routers(snapshot.routes)
-        gone = set(self._stale.collected())
+        gone = self._notebook.forget_collected()
         if not gone:
             return
-        self._stale_types -= gone
-        self._stale_dependencies -= gone
         for old_id in gone:
             self._table.dependency_users.pop(old_id, None)
         private.forget_endpoints(gone)
@@ -374,16 +357,7 @@ class HotReloader:
 
     def _stale_map(self) -> dict[int, Any]:
         """id(old class or dependency) -> its current version, for rebuilding routes."""
-        mapping: dict[int, Any] = {}
-        for old_id in self._stale_types:
-            current = self._current(self._stale.name_of(old_id))
-            if isinstance(current, type):
-                mapping[old_id] = current
-        for old_id in self._stale_dependencies:
-            current = self._current(self._stale.name_of(old_id))
-            if current is not MISSING and id(current) != old_id and callable(current):
-                mapping[old_id] = current
-        return mapping
+        return self._notebook.current_versions(self.namespace)
 
     def _rebuild_stale_routes(
         self, changes: Changes, dependencies_changed: bool, mapping: Mapping[int, Any] | None = None
@@ -406,9 +380,9 @@ class HotReloader:
             # it has as it is: only what a cell adds to an app it saw before is that cell's.
             before = snapshot.apps.get(id(app)) or AppState.of(app)
             changed = self._middleware.settle(app, before, record, self._replacing_own)
-            changed |= retarget_middleware(app, self._stale_types, self._stale_map)
+            changed |= retarget_middleware(app, self._notebook.stale_types, self._stale_map)
             changed |= self._handlers.settle(
-                app, before.handlers, record, self._stale_types, self._stale_map, self._replacing_own
+                app, before.handlers, record, self._notebook.stale_types, self._stale_map, self._replacing_own
             )
             if app is self.app:
                 served_changed = changed
@@ -431,14 +405,6 @@ class HotReloader:
             else:
                 private.reset_middleware_stack(app)
         return served_changed
-
-
-def _is_definition(value: Any) -> bool:
-    """What a re-run cell redefines and routes may still hold: functions, classes, and wrapped
-    callables such as `@lru_cache` or `functools.wraps` decorators."""
-    if isinstance(value, (types.FunctionType, type)):
-        return True
-    return callable(value) and hasattr(value, "__wrapped__")
 
 
 def warn(message: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Hashable
 from starlette.routing import BaseRoute, Router
 
 from ... import _compat as private
+from .._routeindex import RouteIndex
 from .._routes import endpoint_name, replaces
 from .records import CellRecord
 from .route_table import RouteTable
@@ -25,48 +26,80 @@ def settle_router(
     """Settle what a cell did to `router`, whose routes were `before`. Returns how many routes
     it added or removed. `by_name`: no cell ids, so a re-run is known by its endpoint's name."""
     routes = router.routes
-    count = len(before)
-    if len(routes) == count and (not routes or routes[-1] is before[-1]):
-        return 0
+    if len(routes) == len(before) and (not routes or routes[-1] is before[-1]):
+        return 0  # the usual cell: it defined no route here
     index = table.index(router, before)
-    appended = len(routes) > count and (count == 0 or routes[count - 1] is before[-1])
-    if appended and (count == 0 or routes[0] is before[0]):
-        new = routes[count:]  # the usual case: decorators appended to the same list
-        gone: list[BaseRoute] = []
-    else:  # the cell changed the list itself, e.g. removed a route by hand
-        known, current = set(map(id, before)), set(map(id, routes))
-        new = [r for r in routes if id(r) not in known]
-        gone = [r for r in before if id(r) not in current]
-        for route in gone:
-            index.remove(route)
-            table.count_dependencies(route, -1)
-            table.shadows.remove(route)
-        if gone:
-            table.forget_includes(router)
-            private.mark_routes_changed(router)
+    new, gone = _new_and_gone(table, router, before, index)
     if not new:
         return len(gone)
     record.routes.extend((router, r) for r in new)
+    slots = _Slots()
     new_ids = set(map(id, new))
-    slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry that takes its slot
-    placed: set[int] = set()
-    dropped: dict[int, BaseRoute] = {}
     for entry in new:
         for old in index.candidates(entry, by_name):
-            if id(old) in new_ids or id(old) in dropped:
+            if id(old) in new_ids or id(old) in slots.dropped:
                 continue
             if replaces(entry, old, table.names) or (by_name and _same_endpoint(entry, old)):
-                dropped[id(old)] = old
-                if id(entry) not in placed:
-                    slot_of[id(old)] = entry
-                    placed.add(id(entry))
-    superseded = _supersede_within_cell(table, new, slot_of, placed)
+                slots.drop(old, entry)
+    superseded = _supersede_within_cell(table, new, slots.slot_of, slots.placed)
     for entry in new:
         if id(entry) not in superseded:
             index.add(entry)
             table.count_dependencies(entry, +1)
-    if not dropped and not superseded:
-        return len(new) + len(gone)
+    if slots.dropped or superseded:
+        _take_slots(table, router, new, slots, superseded, by_name)
+    return len(new) + len(gone)
+
+
+class _Slots:
+    """Which old entries a cell's new ones replace, and which new entry takes each one's slot."""
+
+    def __init__(self) -> None:
+        self.dropped: dict[int, BaseRoute] = {}  # id(old entry) -> it
+        self.slot_of: dict[int, BaseRoute] = {}  # id(old entry) -> the new entry in its slot
+        self.placed: set[int] = set()  # ids of the new entries that took a slot
+
+    def drop(self, old: BaseRoute, entry: BaseRoute) -> None:
+        self.dropped[id(old)] = old
+        if id(entry) not in self.placed:  # one slot per new entry: the first old one's
+            self.slot_of[id(old)] = entry
+            self.placed.add(id(entry))
+
+
+def _new_and_gone(
+    table: RouteTable, router: Router, before: list[BaseRoute], index: RouteIndex
+) -> tuple[list[BaseRoute], list[BaseRoute]]:
+    """The entries the cell added to `router`, and those it took out of the list itself."""
+    routes, count = router.routes, len(before)
+    appended = len(routes) > count and (count == 0 or routes[count - 1] is before[-1])
+    if appended and (count == 0 or routes[0] is before[0]):
+        return routes[count:], []  # the usual case: decorators appended to the same list
+    # The cell changed the list itself, e.g. removed a route by hand.
+    known, current = set(map(id, before)), set(map(id, routes))
+    new = [r for r in routes if id(r) not in known]
+    gone = [r for r in before if id(r) not in current]
+    for route in gone:
+        index.remove(route)
+        table.count_dependencies(route, -1)
+        table.shadows.remove(route)
+    if gone:
+        table.forget_includes(router)
+        private.mark_routes_changed(router)
+    return new, gone
+
+
+def _take_slots(
+    table: RouteTable,
+    router: Router,
+    new: list[BaseRoute],
+    slots: _Slots,
+    superseded: dict[int, BaseRoute],
+    by_name: bool,
+) -> None:
+    """Each new entry that replaces one moves into its slot; the entries replaced, and those a
+    later definition in the same cell superseded, go. One assignment for the router."""
+    routes = router.routes
+    dropped, slot_of, placed = slots.dropped, slots.slot_of, slots.placed
     # Appended entries sit at the end: say where, rather than search 5,000 ids for them.
     appended_at = {id(r): len(routes) - len(new) + i for i, r in enumerate(new)}
     wanted = [*dropped.values(), *(r for r in new if id(r) in placed), *superseded.values()]
@@ -93,7 +126,6 @@ def settle_router(
         del settled_ids[position]
     table.assign(router, settled, removed=list(dropped.values()))
     table.remember_ids(router, settled, settled_ids)
-    return len(new) + len(gone)
 
 
 def _supersede_within_cell(
