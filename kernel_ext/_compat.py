@@ -29,6 +29,8 @@ Starlette
   keeps its class in a plain `cls`; `middleware_stack` is None until built, and
   `add_middleware` works while it is.
 - A `Mount` keeps its app in `_base_app` as well as in `app`.
+- An app's router answers the lifespan scope itself, running `router.lifespan_context` (the
+  `lifespan=` given, as a context manager factory), which can be replaced.
 
 uvicorn
 - `Server.serve` ends through `Server.shutdown(sockets)`, which starts by closing the listening
@@ -271,7 +273,30 @@ def forget_endpoints(ids: set[int]) -> None:
             contexts.pop(func_id, None)
 
 
-# --- FastAPI: lifespan ------------------------------------------------------------------------
+# --- FastAPI and Starlette: lifespan ----------------------------------------------------------
+
+
+def lifespan_app(app: Any) -> ASGIApp:
+    """What to drive an app's lifespan through without building its middleware stack: its
+    router, which answers the lifespan scope itself with the app's `lifespan_context`. (Calling
+    a Starlette app builds and freezes the stack.) An app without a router is its own."""
+    return getattr(app, "router", None) or app
+
+
+def lifespan_context(app: Any) -> Any | None:
+    """What the app's lifespan runs: the `lifespan=` given (as a context manager factory), kept
+    on its router's `lifespan_context`; None for an app without a router."""
+    return getattr(getattr(app, "router", None), "lifespan_context", None)
+
+
+def set_lifespan(app: Any, function: Callable[..., Any]) -> None:
+    """Make the app's next lifespan run `function`, as `FastAPI(lifespan=function)` would:
+    an async generator function is made a context manager first."""
+    router = app.router
+    if inspect.isasyncgenfunction(function):
+        router.lifespan_context = contextlib.asynccontextmanager(function)
+    else:
+        router.lifespan_context = function
 
 
 def runs_event_handlers(app: Any) -> bool:

@@ -768,3 +768,51 @@ def test_fastapi_looks_an_override_up_per_request_with_get_on_the_apps_current_d
     app.dependency_overrides = overrides
     assert client.get("/a").json() == "new" and client.get("/r/b").json() == "new"
     assert overrides.asked == [old, old]
+
+
+def test_a_lifespan_runs_through_the_router_without_building_the_stack_and_can_be_replaced() -> None:
+    """_serving/_lifespan.py drives each app's lifespan by hand through its router (so the app's
+    middleware stack is not built and frozen); hot reload gives the app a redefined lifespan."""
+    import asyncio
+    import inspect
+    from collections.abc import AsyncIterator
+    from contextlib import asynccontextmanager
+
+    ran: list[str] = []
+
+    @asynccontextmanager
+    async def first(app: Any) -> AsyncIterator[dict[str, int]]:
+        ran.append("first")
+        yield {"k": 1}
+
+    async def second(app: Any) -> AsyncIterator[dict[str, int]]:  # not wrapped: as a cell may define it
+        ran.append("second")
+        yield {"k": 2}
+
+    app = FastAPI(lifespan=first)
+
+    def drive() -> tuple[dict[str, Any], list[str]]:
+        state: dict[str, Any] = {}
+        sent: list[str] = []
+
+        async def run() -> None:
+            queue: asyncio.Queue[dict[str, str]] = asyncio.Queue()
+            await queue.put({"type": "lifespan.startup"})
+            await queue.put({"type": "lifespan.shutdown"})
+
+            async def send(message: Any) -> None:
+                sent.append(message["type"])
+
+            scope = {"type": "lifespan", "asgi": {"version": "3.0"}, "state": state, "app": app}
+            await private.lifespan_app(app)(scope, queue.get, send)
+
+        asyncio.run(run())
+        return state, sent
+
+    assert inspect.unwrap(private.lifespan_context(app)) is inspect.unwrap(first)
+    assert drive() == ({"k": 1}, ["lifespan.startup.complete", "lifespan.shutdown.complete"])
+    assert app.middleware_stack is None
+    private.set_lifespan(app, second)
+    assert inspect.unwrap(private.lifespan_context(app)) is second
+    assert drive()[0] == {"k": 2} and ran == ["first", "second"]
+    assert private.lifespan_context(object()) is None

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from starlette.types import ASGIApp, Message
+from starlette.types import Message
 
+from .._compat import lifespan_app
 from .._errors import KernelExtError
 
 
@@ -52,7 +53,7 @@ class Lifespan:
             "app": self.app,
         }
         try:
-            await _lifespan_target(self.app)(scope, self._queue.get, self._send)
+            await lifespan_app(self.app)(scope, self._queue.get, self._send)
         except BaseException as exc:  # the user's lifespan code raised
             if not self._finished.is_set():
                 self._failure = f"{type(exc).__name__}: {exc}"
@@ -68,9 +69,3 @@ class Lifespan:
             self._started.set()
         elif kind.startswith("lifespan.shutdown"):
             self._finished.set()
-
-
-def _lifespan_target(app: Any) -> ASGIApp:
-    # Calling a Starlette app itself would build and freeze its middleware stack; its router
-    # answers lifespan on its own, with the same `lifespan_context`.
-    return getattr(app, "router", None) or app

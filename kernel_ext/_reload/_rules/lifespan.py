@@ -8,12 +8,12 @@ lifespan has to run again. Running it again is the caller's job; this only tells
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ... import _compat
 from .records import MISSING
 
 
@@ -28,17 +28,14 @@ class LifespanInputs:
     ) -> bool:
         """True if the cell redefined `app`'s lifespan function (then `app` takes the new one)
         or rebound a global it reads. `before` holds the names' values before the cell."""
-        router = getattr(app, "router", None)
-        context = getattr(router, "lifespan_context", None)
+        context = _compat.lifespan_context(app)
         function = inspect.unwrap(context) if callable(context) else None
-        if router is None or not isinstance(function, types.FunctionType):
+        if not isinstance(function, types.FunctionType):
             return False
         for name in rebound:
             old, new = before.get(name, MISSING), namespace.get(name)
             if (old is context or old is function) and callable(new):
-                router.lifespan_context = (
-                    contextlib.asynccontextmanager(new) if inspect.isasyncgenfunction(new) else new
-                )
+                _compat.set_lifespan(app, new)
                 return True
         reads = self._reads.get(id(function))
         if reads is None or reads[0] is not function:
