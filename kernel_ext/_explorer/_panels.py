@@ -1,14 +1,25 @@
-"""The Auth and History tabs: widgets linked to the model's `Credentials` and `History`."""
+"""The explorer's panels: Auth and History tabs (linked to the model's `Credentials` and
+`History`), the WebSocket area and the output area."""
 
 from __future__ import annotations
 
+import html
+import json
+from collections.abc import Callable
+from typing import Any
+
+import httpx
 import ipywidgets as widgets
 
+from .. import _render
+from .._changes._responsediff import ResponseDiff
 from ._auth import MODES, Credentials
 from ._history import Entry, History
+from ._websocket import WebSocketSession
 from ._widgets import make
 
 _BOX = {"width": "260px"}
+_WS_LOG_LINES = 200
 
 
 class AuthPanel:
@@ -127,3 +138,74 @@ def _linked(
     widget = make(cls, layout, value=getattr(owner, name), **kwargs)
     widgets.link((owner, name), (widget, "value"))
     return widget
+
+
+class WebSocketPanel:
+    """A message box with Send and Close, and the log of what went each way (newest last)."""
+
+    def __init__(self, ws: WebSocketSession) -> None:
+        self.ws = ws
+        self.message = make(widgets.Textarea, {"width": "100%"}, placeholder="text, or JSON")
+        self.send_button = make(widgets.Button, description="Send message", disabled=True)
+        self.close_button = make(widgets.Button, description="Close", disabled=True)
+        self.log = make(widgets.HTML)
+        buttons = make(widgets.HBox, children=[self.send_button, self.close_button])
+        self.widget = make(widgets.VBox, children=[self.message, buttons, self.log])
+
+    def message_data(self) -> Any:
+        """What the message box holds: JSON when it parses as an object or array, else text."""
+        text = self.message.value
+        try:
+            return json.loads(text) if text.strip()[:1] in ("{", "[") else text
+        except ValueError:
+            return text
+
+    def show_connected(self) -> None:
+        connected = self.ws.connected
+        self.send_button.disabled = not connected
+        self.close_button.disabled = not connected
+
+    def show_log(self) -> None:
+        # May run on the receiving thread: only assign widget state (thread-safe enough).
+        colours = {"→": "#1565c0", "←": "#2e7d32", "✗": "#c62828"}
+        rows = "".join(
+            f"<div style='color:{colours.get(d, '#666')}'>{d} {html.escape(t)}</div>"
+            for d, t in self.ws.log[-_WS_LOG_LINES:]
+        )
+        style = "font-family:var(--jp-code-font-family,monospace);font-size:12px;line-height:1.45"
+        self.log.value = f"<div style='{style}'>{rows}</div>"
+
+
+class OutputArea:
+    """What the last action produced (a response, an error, notes); `text` is its plain-text form."""
+
+    def __init__(self) -> None:
+        self.widget = make(widgets.VBox, {"border": "1px solid #ddd", "padding": "4px"})
+        self.text = ""
+
+    def show(self, widget: widgets.Widget, text: str) -> None:
+        self.widget.children = [widget]
+        self.text = text
+
+    def response(self, response: httpx.Response, elapsed_ms: float) -> None:
+        self.show(_render.render_response(response, elapsed_ms), _render.response_text(response, elapsed_ms))
+
+    def error(self, message: str, detail: str = "") -> None:
+        self.show(_render.error_widget(message, detail), f"Error: {message}")
+
+    def stream(self, response: httpx.Response, note: str) -> Callable[[bytes], None]:
+        """Show a body while it arrives; returns what to call with each chunk."""
+        view = _render.StreamView(response, note)
+        self.show(view.widget, f"HTTP {response.status_code} (streaming…)")
+        return view.feed
+
+    def note(self, message: str) -> None:
+        """A line above what is shown."""
+        note = make(widgets.HTML, value=f"<div style='color:#ef6c00'>{html.escape(message)}</div>")
+        self.widget.children = [note, *self.widget.children]
+        self.text = f"{message}\n{self.text}"
+
+    def diff(self, diff: ResponseDiff) -> None:
+        """What changed in the response, below it."""
+        self.widget.children = [*self.widget.children, make(widgets.HTML, value=diff._repr_html_())]
+        self.text = f"{self.text}\n{diff!r}"

@@ -10,7 +10,6 @@ the view only shows it. `ex.widget` is the container (`Explorer` is not a widget
 from __future__ import annotations
 
 import html
-import json
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -24,13 +23,11 @@ from . import _codegen
 from ._errors import ExplorerError
 from ._inputs import Form
 from ._model import AppSource, BaseUrl, ExplorerModel, HeaderEditor
-from ._panels import AuthPanel, HistoryPanel
+from ._panels import AuthPanel, HistoryPanel, OutputArea, WebSocketPanel
 from ._request import Outcome, RequestSpec
 from ._schema import Operation
-from ._websocket import LogEntry, WebSocketSession
+from ._websocket import WebSocketSession
 from ._widgets import OperationForm, make
-
-_WS_LOG_LINES = 200
 
 
 class Explorer:
@@ -58,16 +55,17 @@ class Explorer:
             notice=notice,
             app_name=app_name,
             cell_count=cell_count,
-            on_ws_log=self._on_ws_log,
+            on_ws_log=lambda _entry: self.ws_panel.show_log(),
         )
         self._views: dict[tuple[str, str], OperationForm] = {}  # a form's widgets, by operation
-        self._output_text = ""
         self._shown: tuple[str, str] | None = None  # the operation whose form is shown
         self._option_labels: list[tuple[str, tuple[str, str]]] = []
         self._listener: Callable[[], None] | None = None
         self._closed = False
         self.auth = AuthPanel(self.model.credentials)
         self.history = HistoryPanel(self.model.history)
+        self.ws_panel = WebSocketPanel(self.model.ws)
+        self._out = OutputArea()
         self._build_widgets()
         self.refresh()
 
@@ -152,7 +150,7 @@ class Explorer:
     @property
     def output_text(self) -> str:
         """Plain-text form of what the output area shows now."""
-        return self._output_text
+        return self._out.text
 
     @property
     def ws(self) -> WebSocketSession:
@@ -215,7 +213,7 @@ class Explorer:
         token = self.model.use_token(outcome)
         if token is None and outcome.response is not None:
             url = token_url or self.model.credentials.token_url
-            self._note(f"No access_token in the {outcome.response.status_code} reply from {url}")
+            self._out.note(f"No access_token in the {outcome.response.status_code} reply from {url}")
         return token
 
     def request_spec(self) -> RequestSpec:
@@ -257,15 +255,15 @@ class Explorer:
         try:
             error = self.model.ws_connect()
         except RuntimeError as stopped:  # the server is stopped: base_url has nowhere to point
-            self._show_error(self.model.ws.fail(str(stopped)))
+            self._out.error(self.model.ws.fail(str(stopped)))
             return False
-        self._update_ws_buttons()
+        self.ws_panel.show_connected()
         return error is None
 
     def ws_send(self, data: Any) -> bool:
         """Send text as-is, bytes as binary, anything else as JSON."""
         ok = self.model.ws.send(data) is None
-        self._update_ws_buttons()
+        self.ws_panel.show_connected()
         return ok
 
     def ws_receive(self, timeout: float = 5.0) -> Any:
@@ -274,7 +272,7 @@ class Explorer:
 
     def ws_close(self) -> None:
         self.model.ws.close()
-        self._update_ws_buttons()
+        self.ws_panel.show_connected()
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -326,14 +324,11 @@ class Explorer:
         widgets.link((self.model, "headers_text"), (self.headers_area, "value"))
         self.code_kind = make(widgets.Dropdown, options=_codegen.KINDS, value="curl", description="Copy as")
         self.code_area = make(widgets.Textarea, {"width": "100%", "height": "220px"})
-        self.ws_message = make(widgets.Textarea, {"width": "100%"}, placeholder="text, or JSON")
-        self.ws_send_button = make(widgets.Button, description="Send message", disabled=True)
-        self.ws_close_button = make(widgets.Button, description="Close", disabled=True)
-        self.ws_log = make(widgets.HTML)
-        ws_buttons = make(widgets.HBox, children=[self.ws_send_button, self.ws_close_button])
-        self.ws_box = make(widgets.VBox, children=[self.ws_message, ws_buttons, self.ws_log])
+        ws = self.ws_panel
+        self.ws_message, self.ws_log, self.ws_box = ws.message, ws.log, ws.widget
+        self.ws_send_button, self.ws_close_button = ws.send_button, ws.close_button
         self.ws_area = make(widgets.VBox)  # holds ws_box while a WebSocket route is selected
-        self.output = make(widgets.VBox, {"border": "1px solid #ddd", "padding": "4px"})
+        self.output = self._out.widget
         code_tab = make(widgets.VBox, children=[self.code_kind, self.code_area])
         self.tabs = make(
             widgets.Tab,
@@ -349,6 +344,7 @@ class Explorer:
         self._wire()
 
     def _wire(self) -> None:
+        ws = self.ws_panel
         self.picker.observe(lambda c: self._guard(self._pick, c["new"]), "value")
         self.filter.observe(lambda _c: self._guard(self._apply_filter), "value")
         self.refresh_button.on_click(lambda _b: self._guard(self.refresh))
@@ -359,7 +355,7 @@ class Explorer:
         self.model.observe(lambda _c: self._guard(self._inputs_changed), "headers_text")
         self.model.credentials.observe(lambda _c: self._guard(self._inputs_changed))
         self.auth.fetch_button.on_click(lambda _b: self._guard(self._click_fetch_token))
-        self.ws_send_button.on_click(lambda _b: self._guard(self._click_ws_send))
+        self.ws_send_button.on_click(lambda _b: self._guard(lambda: self.ws_send(ws.message_data())))
         self.ws_close_button.on_click(lambda _b: self._guard(self.ws_close))
 
     def _guard(self, action: Callable[..., Any], *args: Any) -> None:
@@ -384,14 +380,6 @@ class Explorer:
     def _click_fetch_token(self) -> None:
         auth = self.auth
         self.fetch_token(auth.oauth_username.value, auth.oauth_password.value, auth.oauth_scope.value)
-
-    def _click_ws_send(self) -> None:
-        text = self.ws_message.value
-        try:
-            data: Any = json.loads(text) if text.strip()[:1] in ("{", "[") else text
-        except ValueError:
-            data = text
-        self.ws_send(data)
 
     # --- showing the selection ------------------------------------------------------------------
 
@@ -469,28 +457,23 @@ class Explorer:
         if outcome.response is None:
             self._show_error(outcome.error)
         else:
-            self._show_response(outcome.response, outcome.elapsed_ms)
+            self._out.response(outcome.response, outcome.elapsed_ms)
             if outcome.cut_short:
                 arrived = _render.size_text(len(outcome.response.content))
-                self._note(f"{outcome.cut_short}: stopped reading; showing the {arrived} that arrived.")
+                self._out.note(f"{outcome.cut_short}: stopped reading; showing the {arrived} that arrived.")
             self._show_diff_since_edit()
         self._update_code()
 
     def _show_diff_since_edit(self) -> None:
         """A request re-sent after cells ran: show what changed in its response since then."""
         diff = self.model.diff_since_edit()
-        if diff is None:
-            return
-        view = make(widgets.HTML, value=diff._repr_html_())
-        self.output.children = [*self.output.children, view]
-        self._output_text = f"{self._output_text}\n{diff!r}"
+        if diff is not None:
+            self._out.diff(diff)
 
     def _on_stream(self, response: httpx.Response) -> Callable[[bytes], None]:
         seconds = self.model.sender.body_seconds
         note = f"Read for up to {seconds:g} s (ex.stream_timeout); interrupt the kernel to stop sooner."
-        view = _render.StreamView(response, note)
-        self._show(view.widget, f"HTTP {response.status_code} (streaming…)")
-        return view.feed
+        return self._out.stream(response, note)
 
     def _inputs_changed(self) -> None:
         # The selected form, headers or auth changed: "Copy as" follows (a test follows sends).
@@ -503,35 +486,8 @@ class Explorer:
         except Exception as error:
             self.code_area.value = f"# {error}"
 
-    def _show(self, widget: widgets.Widget, text: str) -> None:
-        self.output.children = [widget]
-        self._output_text = text
-
-    def _show_response(self, response: httpx.Response, elapsed_ms: float) -> None:
-        self._show(_render.render_response(response, elapsed_ms), _render.response_text(response, elapsed_ms))
-
     def _show_error(self, message: str, detail: str = "") -> None:
-        self._show(_render.error_widget(message, detail), f"Error: {message}")
-
-    def _note(self, message: str) -> None:
-        note = make(widgets.HTML, value=f"<div style='color:#ef6c00'>{html.escape(message)}</div>")
-        self.output.children = [note, *self.output.children]
-        self._output_text = f"{message}\n{self._output_text}"
-
-    def _on_ws_log(self, entry: LogEntry) -> None:
-        # May run on the receiving thread: only assign widget state (thread-safe enough).
-        lines = self.model.ws.log[-_WS_LOG_LINES:]
-        colours = {"→": "#1565c0", "←": "#2e7d32", "✗": "#c62828"}
-        rows = "".join(
-            f"<div style='color:{colours.get(d, '#666')}'>{d} {html.escape(t)}</div>" for d, t in lines
-        )
-        style = "font-family:var(--jp-code-font-family,monospace);font-size:12px;line-height:1.45"
-        self.ws_log.value = f"<div style='{style}'>{rows}</div>"
-
-    def _update_ws_buttons(self) -> None:
-        connected = self.model.ws.connected
-        self.ws_send_button.disabled = not connected
-        self.ws_close_button.disabled = not connected
+        self._out.error(message, detail)
 
 
 def _notice_html(text: str) -> str:
