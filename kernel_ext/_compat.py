@@ -39,6 +39,8 @@ uvicorn
 IPython
 - `%reload_ext` runs `ExtensionManager.reload_extension`, which is on the stack while it calls
   the extension's unload (read with `sys._getframe`).
+- A function's code names the cell that compiled it: `shell.compile.format_code_name` gives
+  ("Cell", "In[N]").
 - Magics are unregistered through `magics_manager.registry` and `magics_manager.magics`.
 - `%autoreload`'s engine is `AutoreloadMagics._reloader`: `modules_mtimes` says what is current,
   and IPython 9's `deduper_reloader.source_by_modname` patches in place unless a source is "".
@@ -57,6 +59,7 @@ import copy
 import dataclasses
 import inspect
 import os
+import re
 import sys
 import types
 import typing
@@ -405,6 +408,17 @@ def reloading_extension() -> bool:
             return True
         frame = frame.f_back
     return False
+
+
+def cell_number(shell: Any, code: types.CodeType) -> int | None:
+    """The execution count of the cell that compiled `code`, or None for code from elsewhere.
+
+    IPython compiles each cell under a file name of its own and labels it ("Cell", "In[7]").
+    """
+    compiler = getattr(shell, "compile", None)
+    found = compiler.format_code_name(code.co_filename) if compiler is not None else None
+    match = re.fullmatch(r"In\[(\d+)\]", found[1]) if found else None
+    return int(match.group(1)) if match else None
 
 
 def unregister_magics(shell: Any, owner: str, names: dict[str, tuple[str, ...]]) -> None:

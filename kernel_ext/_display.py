@@ -65,16 +65,13 @@ def cell_finder(shell: Any, defined_in: dict[str, int | None]) -> CellOf:
     """The execution count of the cell that defined an object: exact for functions (their code
     names the cell that compiled them, so redefinitions and same-named endpoints on different
     routers are told apart), else the cell that last bound a notebook name to that object."""
-    compiler = getattr(shell, "compile", None)
     names = {id(v): n for n, v in getattr(shell, "user_ns", {}).items() if not n.startswith("_")}
 
     def cell_of(obj: Any) -> int | None:
         code = getattr(inspect.unwrap(obj), "__code__", None) if callable(obj) else None
-        if code is not None and compiler is not None:
-            found = compiler.format_code_name(code.co_filename)  # ("Cell", "In[7]") or None
-            match = re.fullmatch(r"In\[(\d+)\]", found[1]) if found else None
-            if match:
-                return int(match.group(1))
+        number = private.cell_number(shell, code) if code is not None else None
+        if number is not None:
+            return number
         name = names.get(id(obj))
         return defined_in.get(name) if name is not None else None
 

@@ -474,6 +474,16 @@ def test_reload_ext_is_told_from_unload_ext(ip: Any, tmp_path: Path, monkeypatch
     assert not private.reloading_extension()
 
 
+def test_a_functions_code_names_the_cell_that_compiled_it(ip: Any) -> None:
+    ip.run_cell("def compat_probe_fn():\n    pass", store_history=True)
+    number = ip.execution_count - 1
+    assert private.cell_number(ip, ip.user_ns["compat_probe_fn"].__code__) == number
+    assert private.cell_number(ip, test_a_functions_code_names_the_cell_that_compiled_it.__code__) is None
+    assert (
+        private.cell_number(object(), test_a_functions_code_names_the_cell_that_compiled_it.__code__) is None
+    )
+
+
 def test_magics_can_be_unregistered_leaving_a_name_another_class_took(ip: Any) -> None:
     from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
