@@ -1,4 +1,5 @@
-"""Pins every FastAPI internal we touch: an upgrade that changes one fails here first."""
+"""Pins every internal of FastAPI, Starlette, uvicorn and IPython that kernel_ext/_compat.py touches
+(an upgrade that changes one fails here first), and keeps the rest of the package off them."""
 
 import ast
 import importlib
