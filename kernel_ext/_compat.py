@@ -286,7 +286,7 @@ def lifespan_app(app: Any) -> ASGIApp:
     return getattr(app, "router", None) or app
 
 
-def lifespan_context(app: Any) -> Any | None:
+def current_lifespan(app: Any) -> Any | None:
     """What the app's lifespan runs: the `lifespan=` given (as a context manager factory), kept
     on its router's `lifespan_context`; None for an app without a router."""
     return getattr(getattr(app, "router", None), "lifespan_context", None)

@@ -578,6 +578,10 @@ INTERNAL_NAMES = {
     "modules_mtimes": "IPython's %autoreload engine",
     "source_by_modname": "IPython's %autoreload engine",
     "_getframe": "the interpreter's call stack",
+    "lifespan_context": "Starlette's lifespan, kept on the router",
+    "original_router": "FastAPI's private included-router entry",
+    "include_context": "FastAPI's private included-router entry",
+    "format_code_name": "IPython's labels for cell code",
 }
 # Attributes of the user's functions that FastAPI reads a signature from: writing them changes
 # user code, which only _compat.retype_in_place and _compat.retyped_copy do.
@@ -820,10 +824,10 @@ def test_a_lifespan_runs_through_the_router_without_building_the_stack_and_can_b
         asyncio.run(run())
         return state, sent
 
-    assert inspect.unwrap(private.lifespan_context(app)) is inspect.unwrap(first)
+    assert inspect.unwrap(private.current_lifespan(app)) is inspect.unwrap(first)
     assert drive() == ({"k": 1}, ["lifespan.startup.complete", "lifespan.shutdown.complete"])
     assert app.middleware_stack is None
     private.set_lifespan(app, second)
-    assert inspect.unwrap(private.lifespan_context(app)) is second
+    assert inspect.unwrap(private.current_lifespan(app)) is second
     assert drive()[0] == {"k": 2} and ran == ["first", "second"]
-    assert private.lifespan_context(object()) is None
+    assert private.current_lifespan(object()) is None

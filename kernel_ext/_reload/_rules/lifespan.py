@@ -28,7 +28,7 @@ class LifespanInputs:
     ) -> bool:
         """True if the cell redefined `app`'s lifespan function (then `app` takes the new one)
         or rebound a global it reads. `before` holds the names' values before the cell."""
-        context = _compat.lifespan_context(app)
+        context = _compat.current_lifespan(app)
         function = inspect.unwrap(context) if callable(context) else None
         if not isinstance(function, types.FunctionType):
             return False
