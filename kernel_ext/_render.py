@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 import ipywidgets as widgets
 
+from ._http._read import size_text
+
 MAX_BODY_CHARS = 100_000
 _MAX_TREE_NODES = 3_000
 _OPEN_DEPTH = 2
@@ -311,11 +313,3 @@ def _truncate(text: str) -> str:
     if len(text) <= MAX_BODY_CHARS:
         return text
     return text[:MAX_BODY_CHARS] + f"\n… ({len(text) - MAX_BODY_CHARS} more characters)"
-
-
-def size_text(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} KB"
-    return f"{count / 1024 / 1024:.1f} MB"

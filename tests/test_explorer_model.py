@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -158,3 +160,20 @@ def test_refresh_follows_the_app_and_keeps_what_was_typed() -> None:
     apps.append(demo_app())
     model.refresh()
     assert model.selected == ("GET", "/items/{item_id}") and model.form.values()["item_id"] == 3
+
+
+def test_the_model_runs_where_ipywidgets_cannot_be_imported() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['ipywidgets'] = None  # any import of it fails\n"
+        "from kernel_ext._explorer import ExplorerModel\n"
+        "from tests.support.explorer_app import demo_app\n"
+        "model = ExplorerModel(demo_app, 'http://127.0.0.1:9')\n"
+        "model.refresh()\n"
+        "model.select('GET', '/items/{item_id}').set(item_id=4)\n"
+        "print(model.request_spec().path)\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "/items/4"

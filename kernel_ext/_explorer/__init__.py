@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ExplorerError
 from ._model import ExplorerModel, HeaderEditor
-from ._view import Explorer
+
+if TYPE_CHECKING:
+    from ._view import Explorer
 
 __all__ = ["Explorer", "ExplorerError", "ExplorerModel", "HeaderEditor", "explore"]
 
@@ -33,6 +35,8 @@ def explore(session: Any = None) -> Explorer:
     if existing is not None and not existing.closed:
         existing.refresh()
         return existing
+    from ._view import Explorer
+
     explorer = Explorer(
         lambda: _app_of(session),
         lambda: session.base_url,
@@ -44,6 +48,15 @@ def explore(session: Any = None) -> Explorer:
     explorer.attach(session)
     session.explorer = explorer
     return explorer
+
+
+def __getattr__(name: str) -> Any:
+    # The widgets are imported when first asked for, so the model runs without ipywidgets.
+    if name == "Explorer":
+        from ._view import Explorer
+
+        return Explorer
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _app_of(session: Any) -> Any:

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from .._http._read import BodyLimits, Cut, StreamStart, read_body
-from .._render import size_text
+from .._http._read import BodyLimits, Cut, StreamStart, read_body, size_text
 
 FileTuple = tuple[str, bytes, str]  # filename, content, content type
 

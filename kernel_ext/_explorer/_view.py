@@ -17,8 +17,8 @@ from typing import Any
 import httpx
 import ipywidgets as widgets
 
-from .. import _render
 from .._changes._responsediff import ResponseDiff
+from .._http._read import size_text
 from . import _codegen
 from ._errors import ExplorerError
 from ._inputs import Form
@@ -459,7 +459,7 @@ class Explorer:
         else:
             self._out.response(outcome.response, outcome.elapsed_ms)
             if outcome.cut_short:
-                arrived = _render.size_text(len(outcome.response.content))
+                arrived = size_text(len(outcome.response.content))
                 self._out.note(f"{outcome.cut_short}: stopped reading; showing the {arrived} that arrived.")
             self._show_diff_since_edit()
         self._update_code()

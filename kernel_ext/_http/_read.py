@@ -74,6 +74,15 @@ def read_body(response: httpx.Response, limits: BodyLimits) -> bytes:
         response.close()
 
 
+def size_text(count: int) -> str:
+    """A byte count as people read it: 512 B, 1.5 KB, 10.0 MB."""
+    if count < 1024:
+        return f"{count} B"
+    if count < 1024 * 1024:
+        return f"{count / 1024:.1f} KB"
+    return f"{count / 1024 / 1024:.1f} MB"
+
+
 def is_streamed(response: httpx.Response) -> bool:
     # A body without a length (chunked) may still be coming; an encoded one can't be shown raw.
     headers = response.headers
