@@ -110,6 +110,18 @@ def test_a_literal_shaped_like_a_token_moves_whatever_its_name() -> None:
         assert rewrite(f"GH = {token!r}") == ("GH = require_env('GH')", [("GH", token)])
 
 
+def test_token_shapes_from_detect_secrets_plugins_move_too() -> None:
+    # Shapes no pattern of ours names: they come from detect-secrets' plugins.
+    for token in (
+        "pypi-AgEIcHlwaS5vcmc" + "A" * 70,
+        "sk-proj-" + "a1" * 10 + "T3BlbkFJ" + "b2" * 10,  # OpenAI
+        "SG." + "a" * 22 + "." + "b" * 43,  # SendGrid
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----",  # ours: the plugin lacks it
+    ):
+        assert rewrite(f"VALUE = {token!r}") == ("VALUE = require_env('VALUE')", [("VALUE", token)]), token
+
+
 def test_a_literal_fallback_is_dropped_and_the_variable_kept() -> None:
     assert rewrite('SECRET = os.getenv("JWT_SECRET", "dev-secret")') == (
         "SECRET = require_env('JWT_SECRET')",

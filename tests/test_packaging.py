@@ -40,6 +40,7 @@ def test_runtime_dependencies_are_what_load_ext_needs() -> None:
         "python-dateutil",  # %%http date offsets
         "python-jsonpath",  # %%http response values
         "traitlets",  # the explorer's model
+        "detect-secrets",  # export's token shapes
     }
 
 
