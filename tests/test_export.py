@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kernel_ext._export import ExportError, export_cells, export_notebook
-from tests.test_export_cells import write_notebook
+from tests.support.notebooks import write_notebook
 
 APP = """\
 from fastapi import FastAPI

@@ -4,24 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from kernel_ext._export import Cell, ExportError
 from kernel_ext._export._cells import as_cells, override_of, parse_cell, read_notebook
-
-
-def write_notebook(path: Path, cells: list[str | tuple[str, list[str]]]) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell("# A notebook"))
-    for item in cells:
-        source, tags = (item, []) if isinstance(item, str) else item
-        cell = nbformat.v4.new_code_cell(source)
-        if tags:
-            cell.metadata["tags"] = tags
-        nb.cells.append(cell)
-    nbformat.write(nb, str(path))
-    return path
+from tests.support.notebooks import write_notebook
 
 
 def test_read_notebook_keeps_code_cells_labelled_by_position(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from kernel_ext._export import ExportError
 from kernel_ext._export._cells import read_notebook
 from kernel_ext._export._plan import make_plan
 from tests.support.export_replay import prove
-from tests.test_export_cells import write_notebook
+from tests.support.notebooks import write_notebook
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
 # Both the kernel and gunicorn get this, so a token the notebook was issued stays valid.

@@ -6,12 +6,8 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from tests.support.kernel import Kernel
@@ -264,11 +260,11 @@ def test_status_card_and_docs_use_the_proxied_url_under_jupyter_server(tmp_path:
     """In a kernel that a Jupyter server with jupyter-server-proxy launched, the card's links and
     the inline docs point at `<base_url>proxy/<port>/`, and that docs page works through the proxy."""
     pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy is not installed")
-    from tests import test_proxy as proxy
+    from tests.support import jupyter as proxy
 
     jupyter = proxy.start_jupyter(tmp_path, dict.fromkeys(proxy.UNUSED_EXTENSIONS, False))
     try:
-        with _server_kernel(jupyter) as client:
+        with proxy.server_kernel(jupyter, "magics.ipynb") as client:
             proxy.run_in(
                 client,
                 f"import os; os.environ['KERNEL_EXT_PORT'] = '{free_port()}'\n"
@@ -295,32 +291,6 @@ def test_status_card_and_docs_use_the_proxied_url_under_jupyter_server(tmp_path:
             assert schema.status_code == 200 and schema.json()["info"]["title"] == "proxied"
     finally:
         proxy.stop_jupyter(jupyter)
-
-
-@contextmanager
-def _server_kernel(jupyter: Any) -> Iterator[Any]:
-    """A kernel the Jupyter server starts for a notebook session (as tests/test_proxy.py does)."""
-    from jupyter_client import BlockingKernelClient
-
-    created = httpx.post(
-        jupyter.url + "api/sessions",
-        headers=jupyter.auth,
-        json={"path": "magics.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
-        timeout=60,
-    )
-    assert created.status_code == 201, created.text
-    session = created.json()
-    client = BlockingKernelClient(
-        connection_file=str(jupyter.runtime_dir / f"kernel-{session['kernel']['id']}.json")
-    )
-    client.load_connection_file()
-    client.start_channels(hb=False)  # a late heartbeat on a loaded machine is no dead kernel
-    try:
-        client.wait_for_ready(timeout=120)
-        yield client
-    finally:
-        client.stop_channels()
-        httpx.delete(jupyter.url + f"api/sessions/{session['id']}", headers=jupyter.auth, timeout=30)
 
 
 def test_a_bad_magic_line_fails_the_notebook_under_nbmake(tmp_path: Path) -> None:

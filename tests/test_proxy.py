@@ -3,21 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
-import re
-import secrets
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI, Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -27,80 +17,24 @@ from kernel_ext._serving._proxy import (
     public_url,
     root_path_for,
 )
+from tests.support.jupyter import (
+    UNUSED_EXTENSIONS,
+    Jupyter,
+    openapi_url_in,
+    run_in,
+    start_jupyter,
+    stop_jupyter,
+)
+from tests.support.jupyter import server_kernel as start_server_kernel
 from tests.support.ports import free_port
+from tests.support.servers import serve
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
 
 pytest.importorskip("jupyter_server_proxy", reason="jupyter-server-proxy is not installed")
-
-REPO = Path(__file__).resolve().parents[1]
-# Extensions the test does not need; they make the server start several seconds slower.
-UNUSED_EXTENSIONS = ("jupyterlab", "jupyter_lsp", "notebook_shim", "jupyter_server_terminals")
-
-
-@dataclass
-class Jupyter:
-    url: str  # http://127.0.0.1:<port>/
-    token: str
-    runtime_dir: Path
-    process: subprocess.Popen
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"token {self.token}"}
-
-    def get(self, path: str, **kwargs) -> httpx.Response:
-        return httpx.get(self.url + path.lstrip("/"), headers=self.auth, timeout=30, **kwargs)
-
-
-def start_jupyter(tmp: Path, extensions: dict[str, bool]) -> Jupyter:
-    config_dir = tmp / "config"
-    config_dir.mkdir(parents=True)
-    config = {"ServerApp": {"jpserver_extensions": extensions}}
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps(config))
-    token, port = secrets.token_hex(16), free_port()
-    env = {
-        **os.environ,
-        "JUPYTER_CONFIG_DIR": str(config_dir),
-        "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
-        "IPYTHONDIR": str(tmp / "ipython"),
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
-    }
-    env.pop("KERNEL_EXT_PROXY", None)
-    command = [
-        sys.executable,
-        "-m",
-        "jupyter_server",
-        "--ServerApp.ip=127.0.0.1",
-        f"--ServerApp.port={port}",
-        "--ServerApp.port_retries=0",
-        f"--IdentityProvider.token={token}",
-        "--ServerApp.open_browser=False",
-        f"--ServerApp.root_dir={tmp}",
-        "--allow-root",
-    ]
-    log = (tmp / "jupyter.log").open("wb")
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=tmp)
-    jupyter = Jupyter(f"http://127.0.0.1:{port}/", token, tmp / "runtime", process)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"jupyter server exited:\n{(tmp / 'jupyter.log').read_text()}")
-        try:
-            if jupyter.get("api/status").status_code == 200:
-                return jupyter
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    process.terminate()
-    pytest.fail(f"jupyter server did not start:\n{(tmp / 'jupyter.log').read_text()}")
-
-
-def stop_jupyter(jupyter: Jupyter) -> None:
-    jupyter.process.terminate()
-    try:
-        jupyter.process.wait(15)
-    except subprocess.TimeoutExpired:
-        jupyter.process.kill()
-        jupyter.process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -144,35 +78,8 @@ def make_app() -> FastAPI:
 @pytest.fixture(scope="module")
 def backend() -> Iterator[int]:
     """A FastAPI app behind the prefix handling, served by uvicorn in a thread; its port."""
-    with serve(ForwardedPrefix(make_app())) as port:
-        yield port
-
-
-class serve:
-    def __init__(self, app: ASGIApp) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True)
-
-    def __enter__(self) -> int:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        return self.sock.getsockname()[1]
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(5)
-        self.sock.close()
-
-
-def openapi_url_in(docs_page: str) -> str:
-    match = re.search(r"url: '([^']+)'", docs_page)
-    assert match, docs_page
-    return match.group(1)
+    with serve(ForwardedPrefix(make_app())) as url:
+        yield port_of(url)
 
 
 # ---------------------------------------------------------------- through the real proxy
@@ -207,8 +114,8 @@ def test_docs_and_openapi_json_through_the_proxy(jupyter: Jupyter, backend: int)
 
 def test_without_prefix_handling_the_docs_page_breaks(jupyter: Jupyter) -> None:
     """The control: plain FastAPI behind the proxy points Swagger at the Jupyter server's root."""
-    with serve(make_app()) as port:
-        docs = jupyter.get(f"proxy/{port}/docs")
+    with serve(make_app()) as url:
+        docs = jupyter.get(f"proxy/{port_of(url)}/docs")
         assert docs.status_code == 200
         assert openapi_url_in(docs.text) == "/openapi.json"
         assert jupyter.get("/openapi.json").status_code == 404
@@ -227,41 +134,8 @@ def test_direct_access_is_unchanged(backend: int) -> None:
 @pytest.fixture(scope="module")
 def server_kernel(jupyter: Jupyter) -> Iterator:
     """A kernel started by the Jupyter server for a notebook session, and a client for it."""
-    from jupyter_client import BlockingKernelClient
-
-    created = httpx.post(
-        jupyter.url + "api/sessions",
-        headers=jupyter.auth,
-        json={"path": "proxy.ipynb", "type": "notebook", "kernel": {"name": "python3"}},
-        timeout=60,
-    )
-    assert created.status_code == 201, created.text
-    session = created.json()
-    client = BlockingKernelClient(
-        connection_file=str(jupyter.runtime_dir / f"kernel-{session['kernel']['id']}.json")
-    )
-    client.load_connection_file()
-    # No heartbeat: on a loaded machine a late beat makes wait_for_ready call the kernel dead.
-    client.start_channels(hb=False)
-    client.wait_for_ready(timeout=120)
-    yield client
-    client.stop_channels()
-    httpx.delete(jupyter.url + f"api/sessions/{session['id']}", headers=jupyter.auth, timeout=30)
-
-
-def run_in(client, code: str) -> str:
-    """Run `code` in the kernel; its stdout, or the error."""
-    out: list[str] = []
-
-    def hook(message: dict) -> None:
-        if message["msg_type"] == "stream":
-            out.append(message["content"]["text"])
-        elif message["msg_type"] == "error":
-            out.append("\n".join(message["content"]["traceback"]))
-
-    reply = client.execute_interactive(code, timeout=120, output_hook=hook)
-    assert reply["content"]["status"] == "ok", "".join(out)
-    return "".join(out)
+    with start_server_kernel(jupyter, "proxy.ipynb") as client:
+        yield client
 
 
 def test_kernel_under_the_server_gets_proxied_urls(jupyter: Jupyter, server_kernel) -> None:

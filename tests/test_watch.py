@@ -7,8 +7,8 @@ from pathlib import Path
 import httpx
 
 from tests.support.kernel import Kernel
+from tests.support.shop import APP, Package
 from tests.support.waiting import wait_for
-from tests.test_modules import APP, Package
 
 NEW_ROUTE = (
     '@router.get("/me")',

@@ -8,21 +8,18 @@ generates inputs for every operation of the app it serves: no route may answer 5
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.kernel import start_kernel
+from tests.support.notebooks import NOTEBOOKS, serving_cells
 
-NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 SCHEMATHESIS = Path(sys.executable).with_name("schemathesis")
 MAX_EXAMPLES = int(os.environ.get("KERNEL_EXT_FUZZ_EXAMPLES", "8"))  # per operation; raise for a deep run
 TIME_LIMIT = 240  # seconds for one notebook's fuzz run: a hang detector, not a budget
@@ -40,37 +37,10 @@ UNBOUNDED: dict[str, set[str]] = {
     # `/countdown?n=` streams a line per 0.2 s for any n; `/slow?seconds=` sleeps that long.
     "01_explorer.ipynb": {"/countdown", "/slow"},
 }
-TEARDOWN = re.compile(
-    r"\.close\(\)|drop_all|\.dispose\(\)|\.cleanup\(\)|rmtree|\.unlink\(|%api stop|%unload_ext"
-)
 
 
 def notebook_ids() -> list[str]:
     return sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
-
-
-def code_cells(notebook: Path) -> list[tuple[str, bool]]:
-    """(source, may_raise) for each code cell, without the trailing clean-up cells (and the
-    coverage check the reference notebooks end with, which changes nothing)."""
-    cells = [c for c in json.loads(notebook.read_text())["cells"] if c["cell_type"] == "code"]
-    while cells and (_is_teardown(cells[-1]) or _is_coverage_check(cells[-1])):
-        cells.pop()
-    return [
-        ("".join(c["source"]), "raises-exception" in c.get("metadata", {}).get("tags", [])) for c in cells
-    ]
-
-
-def _is_coverage_check(cell: dict[str, Any]) -> bool:
-    lines = [line.strip() for line in "".join(cell["source"]).splitlines() if line.strip()]
-    return bool(lines) and all(
-        line.startswith(("%api coverage", "#")) or "kernel_ext.coverage(" in line for line in lines
-    )
-
-
-def _is_teardown(cell: dict[str, Any]) -> bool:
-    source = "".join(cell["source"])
-    tags = cell.get("metadata", {}).get("tags", [])
-    return "teardown" in tags or ("@app" not in source and bool(TEARDOWN.search(source)))
 
 
 @pytest.mark.parametrize("name", notebook_ids())
@@ -79,7 +49,7 @@ def test_no_500_on_generated_input(name: str, tmp_path: Path) -> None:
     shutil.copytree(NOTEBOOKS, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     kernel = start_kernel(cwd=str(workdir))
     try:
-        for source, may_raise in code_cells(workdir / name):
+        for source, may_raise in serving_cells(workdir / name):
             reply = kernel.run(source, timeout=120)
             if reply.status != "ok" and not may_raise:
                 pytest.skip(f"{name} does not run here ({reply.traceback.splitlines()[-1:]})")

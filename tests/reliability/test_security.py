@@ -15,8 +15,8 @@ import jwt
 import psutil
 import pytest
 
-from tests.reliability.test_fuzz import NOTEBOOKS, code_cells
 from tests.support.kernel import APP, Kernel, kernel_with_app, ok, start_kernel
+from tests.support.notebooks import NOTEBOOKS, serving_cells
 
 BOOM = APP + '\n@app.get("/boom")\ndef boom():\n    secret = "s3cr3t-in-a-local"\n    return 1 / 0\n'
 
@@ -69,7 +69,7 @@ def notebook_kernel(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[
     shutil.copytree(NOTEBOOKS, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     kernel = start_kernel(cwd=str(workdir))
     try:
-        for source, may_raise in code_cells(workdir / name):
+        for source, may_raise in serving_cells(workdir / name):
             reply = kernel.run(source, timeout=120)
             assert reply.status == "ok" or may_raise, reply.traceback
         yield kernel, kernel.value("__import__('kernel_ext').base_url()")

@@ -8,6 +8,9 @@
 - `servers`: `serve`, uvicorn in a thread on a port the OS picks.
 - `explorer_app`: the demo app with every kind of input the explorer handles.
 - `load`: concurrent HTTP clients that record every outcome.
+- `jupyter`: a real jupyter-server (with jupyter-server-proxy) and the kernels it starts.
+- `notebooks`: the project's notebooks, the cells that serve their app, new notebooks from cells.
+- `shop`: a package beside the notebook, for the tests of reloading imported modules.
 - `reload_harness`, `reload_corpus`: the differential hot-reload tests' machinery.
 - `export_replay`, `export_replay_ws`: record a notebook's requests, replay them against gunicorn.
 
