@@ -26,7 +26,11 @@ lab: $(STAMP)
 	else root=; fi; \
 	cd notebooks && exec ../$(VENV)/bin/jupyter lab --ip=127.0.0.1 $$root $(LAB_ARGS) 00_quickstart.ipynb
 
-test: $(STAMP) lint unit notebooks
+# One pytest run for the unit tests and the notebooks: xdist balances both across the workers
+# (two runs would each end on one worker while the other idles). Long tests start first
+# (tests/conftest.py orders them); worksteal hands a worker that is done part of another's queue.
+test: $(STAMP) lint
+	$(PY) -m pytest -n $(WORKERS) --dist worksteal tests --nbmake notebooks/
 
 # ruff, then mypy on kernel_ext/ (configured in pyproject.toml).
 lint: $(STAMP)

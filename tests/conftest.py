@@ -12,6 +12,27 @@ from tests.support.ports import free_port
 from tests.support.reload_harness import harness  # noqa: F401  (the differential tests' fixture)
 from tests.support.shell import Shell, loaded_shell
 
+# Tests that take the longest, started first so that none is left running alone at the end of a
+# parallel run (`make test`). Each entry is a node id prefix; earlier entries start earlier.
+LONGEST_FIRST = (
+    "tests/test_install.py",
+    "tests/e2e/",
+    "tests/test_export_proof.py",
+    "tests/reliability/test_fuzz.py",
+    "tests/test_notebooks_reference.py",
+    "tests/test_reload_fuzz.py",
+    "tests/test_reload_corpus.py",
+    "notebooks/",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def rank(item: pytest.Item) -> int:
+        found = [i for i, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)]
+        return found[0] if found else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: the order within each group stays
+
 
 @pytest.fixture
 def shell(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Shell]:
