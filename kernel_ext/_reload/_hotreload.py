@@ -24,11 +24,10 @@ from .. import _compat as private
 from ._boundnames import CellCode
 from ._namespace import NotebookNames, Rebinding
 from ._routes import route_mentions
+from ._rules.app_registrations import AppRegistrations
 from ._rules.dependency_overrides import point_old_versions_at_newest
 from ._rules.event_handlers import drop_previous_events, settle_events
-from ._rules.exception_handlers import ExceptionHandlerSlots
 from ._rules.lifespan import LifespanInputs
-from ._rules.middleware import MiddlewareSlots, retarget_middleware
 from ._rules.records import MISSING, AppState, CellRecord, Changes
 from ._rules.recreated_routers import (
     find_recreated,
@@ -65,8 +64,7 @@ class HotReloader:
         self._table = RouteTable(self._notebook.names, self._live_records)
         self._replacing_own = False  # see settle_registrations
         self._lifespan = LifespanInputs()
-        self._middleware = MiddlewareSlots()
-        self._handlers = ExceptionHandlerSlots()
+        self._registrations = AppRegistrations()  # middleware and exception handlers
         self._restored: list[BaseRoute] = []  # brought back this cell: may need newer classes
         self._nested = NestedModelWarnings()
 
@@ -192,7 +190,7 @@ class HotReloader:
         changes: Changes,
     ) -> None:
         """Middleware, exception and event handlers the cell registered; dependency overrides."""
-        changes.middleware = self._settle_middleware(snapshot, record)
+        changes.middleware = self._settle_app_registrations(snapshot, record)
         for app in self._apps():
             before = snapshot.apps.get(id(app))
             changes.startup += settle_events(app, before, record, cell_id, served=app is self.app)
@@ -287,7 +285,7 @@ class HotReloader:
         # imported, in some cell): it is not brought back when the module drops it.
         self._replacing_own = True
         try:
-            changes.middleware = self._settle_middleware(snapshot, record)
+            changes.middleware = self._settle_app_registrations(snapshot, record)
         finally:
             self._replacing_own = False
         for app in self._apps():
@@ -312,6 +310,17 @@ class HotReloader:
             roots.append(router)
         roots.extend(self._notebook.routers.values())
         return self._table.routers(roots)
+
+    def _settle_app_registrations(self, snapshot: Snapshot, record: CellRecord) -> bool:
+        """Middleware and exception handlers (_rules/app_registrations.py). True if the served
+        app's stack changed: the gateway builds it again."""
+        stale_types, current = self._notebook.stale_types, self._stale_map
+        return self._registrations.settle(
+            self._apps(), self.app, snapshot.apps, record, stale_types, current, self._replacing_own
+        )
+
+    def _drop_previous_app_registrations(self, previous: CellRecord, record: CellRecord) -> bool:
+        return self._registrations.drop_previous(self._apps(), self.app, previous, record)
 
     def _drop_previous_routes(self, previous: CellRecord, record: CellRecord) -> int:
         removed, restored = drop_previous_routes(self._table, previous, record)
@@ -365,46 +374,6 @@ class HotReloader:
         mapping = self._stale_map() if mapping is None else mapping
         routers = self._routers()
         return rebuild_stale_routes(self._table, routers, mapping, dependencies_changed, changes.warnings)
-
-    # --- middleware, exception handlers -------------------------------------------------------
-
-    def _settle_middleware(self, snapshot: Snapshot, record: CellRecord) -> bool:
-        """Re-run middleware replaces its earlier copy. True if the served app's stack changed.
-
-        The served app's stack is the gateway's to rebuild; a sub-app builds its own again on
-        its next request.
-        """
-        served_changed = False
-        for app in self._apps():
-            # An app first seen now (made by this cell, or imported from a module) brings what
-            # it has as it is: only what a cell adds to an app it saw before is that cell's.
-            before = snapshot.apps.get(id(app)) or AppState.of(app)
-            changed = self._middleware.settle(app, before, record, self._replacing_own)
-            changed |= retarget_middleware(app, self._notebook.stale_types, self._stale_map)
-            changed |= self._handlers.settle(
-                app, before.handlers, record, self._notebook.stale_types, self._stale_map, self._replacing_own
-            )
-            if app is self.app:
-                served_changed = changed
-            elif changed:
-                private.reset_middleware_stack(app)
-        return served_changed
-
-    def _drop_previous_app_registrations(self, previous: CellRecord, record: CellRecord) -> bool:
-        """Middleware and exception handlers the cell no longer registers go. True if the served
-        app's stack changed; a sub-app's is built again on its next request."""
-        apps = self._apps()
-        changed_apps = self._middleware.drop_previous(previous, record, apps)
-        changed_tables = self._handlers.drop_previous(previous, record)
-        served_changed = False
-        for app in apps:
-            if id(app) not in changed_apps and id(app.exception_handlers) not in changed_tables:
-                continue
-            if app is self.app:
-                served_changed = True
-            else:
-                private.reset_middleware_stack(app)
-        return served_changed
 
 
 def warn(message: str) -> None:

@@ -10,6 +10,7 @@ unit-tested on them (tests/test_reload_rules_*.py):
 - `stale_routes`: routes naming a redefined class or dependency are rebuilt with the new one.
 - `middleware`: re-run middleware replaces its earlier copy, in its place.
 - `exception_handlers`: the last registration wins; deleting it brings the earlier back.
+- `app_registrations`: the two above over every app; a changed sub-app's stack is reset.
 - `event_handlers`: `@app.on_event` handlers a re-run cell replaces rather than stacks.
 - `lifespan`: whether a cell changed what the served app's lifespan runs.
 - `dependency_overrides`: routes holding `Depends(old)` reach the newest version.
