@@ -299,6 +299,8 @@ class HotReloader:
         snapshot.apps = {id(app): AppState.of(app) for app in self._apps()}
         return changes
 
+    # --- what the phases share ----------------------------------------------------------------
+
     def _live_records(self) -> list[CellRecord]:
         """Every record that may hold a route: the live cells', and the one being settled."""
         return [*self._cells.values(), *([self._record] if self._record is not None else [])]
@@ -326,10 +328,6 @@ class HotReloader:
         removed, restored = drop_previous_routes(self._table, previous, record)
         self._restored.extend(restored)  # rebuilt by `_refresh_restored` if they need it
         return removed
-
-    # --- namespace ----------------------------------------------------------------------------
-
-    # --- routes -------------------------------------------------------------------------------
 
     def _apps(self) -> list[Starlette]:
         apps = {id(app): app for app in self._notebook.apps.values()}
@@ -361,8 +359,6 @@ class HotReloader:
             self._table.dependency_users.pop(old_id, None)
         private.forget_endpoints(gone)
         self._nested.forget(gone)
-
-    # --- models -------------------------------------------------------------------------------
 
     def _stale_map(self) -> dict[int, Any]:
         """id(old class or dependency) -> its current version, for rebuilding routes."""
