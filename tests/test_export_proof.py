@@ -160,7 +160,7 @@ def test_state_in_process_memory_runs_one_worker_and_two_would_fail(tmp_path: Pa
     notebook = write_notebook(tmp_path / "nb" / "store.ipynb", STORE)
     proof = prove(notebook, tmp_path / "one", env=ENV)
     assert (proof.workers, proof.problems) == (1, [])
-    two = prove(notebook, tmp_path / "two", env=ENV, workers=2)
+    two = prove(notebook, tmp_path / "two", env=ENV, workers=2, recording=proof.recording)
     assert two.workers_seen == 2, "every replayed request went to the same worker"
     # A name stored through one worker is missing on the other.
     assert two.problems and all(p.startswith("GET /names/") for p in two.problems), two.problems

@@ -761,18 +761,22 @@ def prove(
     env: dict[str, str] | None = None,
     app_name: str = "app",
     workers: int | None = None,
+    recording: Recording | None = None,
 ) -> Proof:
     """Export `notebook`, run it, serve the export with gunicorn, replay, compare.
 
     `workers`: gunicorn's worker count; by default the one the export chose.
+    `recording`: what an earlier proof of the same notebook recorded (its `Proof.recording`), so
+    that the notebook is not run again.
     """
     from kernel_ext._export import export_notebook
 
     # One hash seed on both sides, so a `set` in a response is listed in the same order.
     base_env = {**os.environ, "PYTHONHASHSEED": "0", **(env or {})}
     result = export_notebook(notebook, workdir / "export", app_name=app_name)
-    kernel_env = {**base_env, "KERNEL_EXT_PORT": str(free_port())}
-    recording = run_notebook(notebook, workdir / "run", kernel_env, app_name)
+    if recording is None:
+        kernel_env = {**base_env, "KERNEL_EXT_PORT": str(free_port())}
+        recording = run_notebook(notebook, workdir / "run", kernel_env, app_name)
     app_dir = workdir / "export"
     if recording.cwd and (Path(recording.cwd) / ".env").is_file():
         # The deployment supplies configuration; here, the same .env the notebook read.
