@@ -26,7 +26,9 @@ uv=$(find_uv)
 if [ -n "$uv" ]; then
     echo "installing into $venv with $("$uv" --version)"
     [ -x "$venv/bin/python" ] || "$uv" venv -q --seed --python "$python" "$venv"
-    "$uv" pip install -q --python "$venv/bin/python" "$@"
+    # Compiled now, once: with PYTHONDONTWRITEBYTECODE set (as in some sandboxes) every process
+    # (kernels, subprocesses, test workers) would otherwise compile what it imports, each time.
+    "$uv" pip install -q --compile-bytecode --python "$venv/bin/python" "$@"
 else
     [ "${INSTALLER:-auto}" = pip ] || echo "uv is not on PATH and could not be installed: using pip"
     echo "installing into $venv with pip"
