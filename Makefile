@@ -30,6 +30,7 @@ lab: $(STAMP)
 # (two runs would each end on one worker while the other idles). Long tests start first
 # (tests/conftest.py orders them); worksteal hands a worker that is done part of another's queue.
 test: $(STAMP) lint
+	@$(PY) -m compileall -q kernel_ext tests bench >/dev/null  # each kernel would compile them anew
 	$(PY) -m pytest -n $(WORKERS) --dist worksteal tests --nbmake notebooks/
 
 # ruff, then mypy on kernel_ext/ (configured in pyproject.toml).
