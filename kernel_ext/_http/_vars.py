@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonpath
 from dateutil.relativedelta import relativedelta
+
+if TYPE_CHECKING:
+    import jsonpath
 
 from ._file import (
     _NAME,
@@ -77,6 +79,8 @@ def _parse_expression(expr: str, template: Template) -> str | _RequestRef:
 
 def _json_path(path: str, template: Template, expr: str) -> jsonpath.JSONPath:
     """A JSONPath query (RFC 9535: `$.a.b[0]["c d"]`, `$.items[*].id`, filters...)."""
+    import jsonpath  # ~0.1 s: only cells that read a response body pay it
+
     if not path.startswith("$"):
         raise template.error(
             f"in '{{{{{expr}}}}}': a body selector is '*' or a JSONPath starting with '$'", expr
@@ -223,6 +227,8 @@ def _first_match(document: Any, query: jsonpath.JSONPath, template: Template, ex
 
 def _where_it_stops(document: Any, query: jsonpath.JSONPath) -> str:
     # The longest prefix of the query that selects something, and the step after it.
+    import jsonpath
+
     here, value = "$", document
     for depth, segment in enumerate(query.segments, 1):
         match = jsonpath.match("$" + "".join(map(str, query.segments[:depth])), document)
