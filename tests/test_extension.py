@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import httpx
 import pytest
@@ -36,7 +35,7 @@ def test_server_answers_while_a_cell_sleeps_or_loops(kernel: Kernel) -> None:
     url = url_of(kernel)
     for busy in ("import time; time.sleep(3)", "x = 0\nfor i in range(30_000_000): x += i"):
         msg_id = kernel.send(busy)
-        time.sleep(0.5)
+        kernel.wait_started(msg_id)
         assert httpx.get(url + "/", timeout=5).json() == 1
         assert kernel.wait(msg_id).status == "ok"
 
@@ -143,7 +142,7 @@ def test_request_output_goes_to_the_request_log_not_the_running_cell(kernel: Ker
     kernel.run(app)
     url = url_of(kernel)
     msg_id = kernel.send("import time; time.sleep(1.5); print('cell output')")
-    time.sleep(0.3)
+    kernel.wait_started(msg_id)
     assert httpx.get(url + "/p").json() == 1
     assert httpx.get(url + "/boom").status_code == 500
     busy = kernel.wait(msg_id)

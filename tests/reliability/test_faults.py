@@ -148,7 +148,7 @@ def test_interrupt_while_idle_leaves_the_server_serving() -> None:
 def test_interrupt_while_busy_leaves_the_server_serving(busy: str) -> None:
     with kernel_with_app() as (kernel, url):
         msg_id = kernel.send(busy)
-        time.sleep(0.3)
+        kernel.wait_started(msg_id)
         assert get(url + "/").status_code == 200  # served while the cell runs
         kernel.manager.interrupt_kernel()
         reply = kernel.wait(msg_id, timeout=30)

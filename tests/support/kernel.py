@@ -113,6 +113,17 @@ class Kernel:
     def wait(self, msg_id: str, timeout: float = 60) -> Reply:
         return self._collect(msg_id, timeout)
 
+    def wait_started(self, msg_id: str, timeout: float = 60) -> None:
+        """Read iopub until the cell `msg_id` (from `send`) is executing; `wait` still collects
+        its output and reply afterwards."""
+        while True:
+            try:
+                msg = self.client.get_iopub_msg(timeout=timeout)
+            except queue.Empty:
+                raise TimeoutError(f"the cell did not start within {timeout} s") from None
+            if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "execute_input":
+                return
+
     def _collect(self, msg_id: str, timeout: float) -> Reply:
         reply = Reply(status="unknown")
         while True:
