@@ -20,7 +20,7 @@ import pytest
 from kernel_ext._export import ExportError
 from kernel_ext._export._cells import read_notebook
 from kernel_ext._export._plan import make_plan
-from tests.support.export_replay import prove
+from tests.support.export_replay import gunicorn, prove, spread
 from tests.support.notebooks import write_notebook
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
@@ -164,3 +164,11 @@ def test_state_in_process_memory_runs_one_worker_and_two_would_fail(tmp_path: Pa
     assert two.workers_seen == 2, "every replayed request went to the same worker"
     # A name stored through one worker is missing on the other.
     assert two.problems and all(p.startswith("GET /names/") for p in two.problems), two.problems
+    # Should the replay reach one worker only, the stable GETs are sent again side by side until
+    # both have answered: here on a server that saw no PUT, so each answer is a difference.
+    with gunicorn(two.app_dir, two.env, workers=2) as served:
+        seen, problems = spread(proof.recording, served, served.log_size(), workers=2)
+    assert len(seen) == 2
+    assert problems and all(
+        p.startswith("GET /names/") and p.endswith("(sent again, side by side)") for p in problems
+    )

@@ -24,6 +24,7 @@ in-process and are not.
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -556,6 +557,54 @@ def replay(recording: Recording, base_url: str) -> dict[int, Answer]:
         return play(recording, client, base_url)
 
 
+SPREAD_SECONDS = 30.0
+SPREAD_CLIENTS = 4
+
+
+def spread(recording: Recording, served: Served, since: int, workers: int) -> tuple[set[int], list[str]]:
+    """Every worker answers a claim too, when the replay happened to reach only one.
+
+    Sequential connections to a shared listening socket often all go to the worker that just
+    answered: which worker accepts is the scheduler's choice. Requests sent side by side reach
+    an idle worker while another is busy. Only claims that hold in any state are sent again
+    (GETs whose answer in the notebook equals the final app's), and each answer is compared.
+    """
+    hosts = [h for h in (recording.base_url, served.url) if h]
+    claims = [
+        e
+        for e in recording.exchanges
+        if e.method in ("GET", "HEAD")
+        and not e.target.split("?")[0].endswith("/openapi.json")  # compared as an outline: see compare
+        and e.answer
+        and e.final
+        and _same(e.answer, e.final, hosts)
+    ]
+    problems: list[str] = []
+    seen = served.workers_seen(since=since)
+    if not claims:
+        return seen, problems
+    deadline = time.monotonic() + SPREAD_SECONDS
+    fresh = httpx.Limits(max_keepalive_connections=0)
+    with (
+        httpx.Client(base_url=served.url, timeout=10, limits=fresh) as client,
+        concurrent.futures.ThreadPoolExecutor(SPREAD_CLIENTS) as pool,
+    ):
+        while len(seen) < workers and time.monotonic() < deadline:
+            for exchange, response in zip(claims, pool.map(lambda e: _send(client, e), claims), strict=True):
+                assert exchange.answer is not None
+                if response is None:
+                    continue
+                got = Answer(response.status_code, list(response.headers.multi_items()), response.content)
+                if got.status != exchange.answer.status or not _same(exchange.answer, got, hosts):
+                    where = f"{exchange.method} {exchange.target}"
+                    problems.append(
+                        f"{where}: notebook {exchange.answer.status} {_show(exchange.answer)}, "
+                        f"gunicorn {got.status} {_show(got)} (sent again, side by side)"
+                    )
+            seen = served.workers_seen(since=since)
+    return seen, sorted(set(problems))
+
+
 def compare(
     recording: Recording, answers: dict[int, Answer], base_url: str, openapi: dict[str, Any] | None
 ) -> list[str]:
@@ -752,7 +801,7 @@ class Proof:
     app_dir: Path
     env: dict[str, str]  # what the server ran with
     workers: int = 2  # what the export chose, and gunicorn ran with
-    workers_seen: int = 0  # how many of them answered a replayed request
+    workers_seen: int = 0  # how many of them answered a replayed request (see spread)
 
 
 def prove(
@@ -789,9 +838,13 @@ def prove(
         start = served.log_size()
         answers = replay(recording, served.url)
         seen = served.workers_seen(since=start)
+        if len(seen) < workers:
+            seen, spread_problems = spread(recording, served, start, workers)
+        else:
+            spread_problems = []
         openapi = httpx.get(served.url + "/openapi.json", timeout=10)
         schema = openapi.json() if openapi.status_code == 200 else None
-    problems = compare(recording, answers, served.url, schema)
+    problems = compare(recording, answers, served.url, schema) + spread_problems
     stable = sum(
         1
         for e in recording.exchanges
