@@ -5,13 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kernel_ext._http._file import HttpSyntaxError, parse_http
-from kernel_ext._http._vars import Resolver
-
-
-def checked(text: str, externals: dict | None = None, first_line_no: int = 1):
-    http = parse_http(text, first_line_no=first_line_no)
-    Resolver(http.variables, externals or {}).check(http)
-    return http
+from tests.support.http_files import checked
 
 
 def test_request_line_headers_body() -> None:

@@ -14,7 +14,7 @@ import pytest
 
 from kernel_ext._http._file import HttpSyntaxError, HttpVariableError, Template, parse_http
 from kernel_ext._http._vars import STAND_IN, Resolver, _moment_format, _shifted
-from tests.test_http_file import checked
+from tests.support.http_files import checked
 
 
 def resolve(text: str, template_text: str, externals=None, responses=None) -> str:

@@ -10,6 +10,7 @@
 - `load`: concurrent HTTP clients that record every outcome.
 - `jupyter`: a real jupyter-server (with jupyter-server-proxy) and the kernels it starts.
 - `notebooks`: the project's notebooks, the cells that serve their app, new notebooks from cells.
+- `http_files`: `.http` text parsed and its variables checked, as a cell's would be.
 - `shop`: a package beside the notebook, for the tests of reloading imported modules.
 - `reload_harness`, `reload_corpus`: the differential hot-reload tests' machinery.
 - `export_replay`, `export_replay_ws`: record a notebook's requests, replay them against gunicorn.
