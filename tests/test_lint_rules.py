@@ -1,10 +1,12 @@
 """House rules a linter does not check: every `# type: ignore` in the package names its error
-code and says why, on the same line."""
+code and says why, on the same line; no virtual environment is committed."""
 
 from __future__ import annotations
 
 import io
 import re
+import shutil
+import subprocess
 import tokenize
 from pathlib import Path
 
@@ -50,3 +52,15 @@ def test_every_type_ignore_in_the_package_has_a_code_and_a_reason() -> None:
         for number in bad_ignores(path.read_text(encoding="utf-8"))
     ]
     assert offenders == [], "write `# type: ignore[code]  # why` at: " + ", ".join(offenders)
+
+
+def test_no_virtual_environment_is_tracked() -> None:
+    # A worktree whose .venv was a link to main's once committed it, and main's venv became a
+    # link to itself.
+    root = PACKAGE.parent
+    if shutil.which("git") is None or not (root / ".git").exists():
+        pytest.skip("not a git checkout")
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", ".venv", "*/.venv"], cwd=root, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert tracked == []
