@@ -844,7 +844,9 @@ def prove(
             spread_problems = []
         openapi = httpx.get(served.url + "/openapi.json", timeout=10)
         schema = openapi.json() if openapi.status_code == 200 else None
-    problems = compare(recording, answers, served.url, schema) + spread_problems
+    problems = compare(recording, answers, served.url, schema)
+    reported = {problem.split(": notebook ")[0] for problem in problems}  # one line per request
+    problems += [p for p in spread_problems if p.split(": notebook ")[0] not in reported]
     stable = sum(
         1
         for e in recording.exchanges
