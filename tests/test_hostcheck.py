@@ -6,7 +6,13 @@ import httpx
 import pytest
 
 from kernel_ext._serving import _proxy as _proxy
-from kernel_ext._serving._hostcheck import ALLOWED_HOSTS_ENV, LOOPBACK_NAMES, HostPolicy, hostname
+from kernel_ext._serving._hostcheck import (
+    ALLOWED_HOSTS_ENV,
+    LOOPBACK_NAMES,
+    MAX_REMEMBERED_HOSTS,
+    HostPolicy,
+    hostname,
+)
 from tests.support.shell import Shell
 
 APP = "from fastapi import FastAPI\napp = FastAPI()\n@app.get('/')\ndef root(): return 'ok'"
@@ -26,6 +32,17 @@ def test_loopback_policy() -> None:
         assert policy.accepts(ok), ok
     for bad in ("evil.example:8000", "127.0.0.1.evil.example", "10.0.0.2:8000"):
         assert not policy.accepts(bad), bad
+
+
+def test_raw_host_values_get_the_same_verdict_twice_and_the_memory_stays_bounded() -> None:
+    policy = HostPolicy(LOOPBACK_NAMES)
+    for _ in range(2):  # the second time from what was remembered
+        assert policy.accepts_raw(b"127.0.0.1:8000")
+        assert not policy.accepts_raw(b"evil.example:8000")
+    for n in range(MAX_REMEMBERED_HOSTS * 3):
+        assert not policy.accepts_raw(f"evil{n}.example".encode())
+    assert policy.accepts_raw(b"localhost:1")  # past the bound: still parsed, not remembered
+    assert len(policy._verdicts) == MAX_REMEMBERED_HOSTS
 
 
 @pytest.fixture
