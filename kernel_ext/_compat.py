@@ -107,10 +107,6 @@ def repoint_include(route: Any, router: Router) -> BaseRoute:
     return _IncludedRouter(original_router=router, include_context=route.include_context)
 
 
-# The same as `repoint_include`; both names are in use.
-retarget_include = repoint_include
-
-
 def iter_effective_routes(routes: list[BaseRoute]) -> Iterator[tuple[BaseRoute, str]]:
     """Leaf routes as served, each with the full path it is served at: included routers are
     walked by FastAPI's public `iter_route_contexts`."""

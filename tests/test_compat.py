@@ -170,7 +170,7 @@ def test_an_include_and_a_mount_can_be_pointed_at_a_new_router_or_app() -> None:
     from fastapi import APIRouter, FastAPI
     from fastapi.testclient import TestClient
 
-    from kernel_ext._compat import retarget_include, retarget_mount
+    from kernel_ext._compat import repoint_include, retarget_mount
 
     app, old, new = FastAPI(), APIRouter(), APIRouter()
     old.get("/x")(lambda: "old")
@@ -180,7 +180,7 @@ def test_an_include_and_a_mount_can_be_pointed_at_a_new_router_or_app() -> None:
     sub_new.get("/y")(lambda: "sub")
     app.mount("/m", sub_old)
     include, mount = app.router.routes[-2], app.router.routes[-1]
-    app.router.routes[-2] = retarget_include(include, new)
+    app.router.routes[-2] = repoint_include(include, new)
     assert retarget_mount(mount, sub_new)
     app.router._mark_routes_changed()
     client = TestClient(app)

@@ -42,7 +42,7 @@ def test_replaced_model_dependency_and_route_are_collected(shell: Shell) -> None
     gc.collect()
     assert [ref() for ref in first] == [None] * 4
     shell.ok("pass")  # each cell forgets what was collected since the last one
-    assert len(shell.session.reloader._stale) <= 3  # the last edit's old versions, at most
+    assert len(shell.session.reloader._notebook.old_versions) <= 3  # the last edit's old versions, at most
 
 
 def test_a_model_edited_on_its_own_goes_once_the_route_cell_is_rerun(shell: Shell) -> None:

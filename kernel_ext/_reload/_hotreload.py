@@ -56,7 +56,6 @@ class HotReloader:
         self.app: FastAPI | None = None
         self._snapshot: Snapshot | None = None
         self._notebook = NotebookNames()
-        self._stale = self._notebook.old_versions  # tests/test_oldversions.py counts what it keeps
         self._written_by_functions: set[str] = set()  # `global` names of functions defined so far
         self._functions_write_anything = False  # some function defined so far uses globals()...
         self._cells: dict[str, CellRecord] = {}
@@ -178,7 +177,10 @@ class HotReloader:
             changes.rebuilt += self._rebuild_stale_routes(changes, bool(rebinding.new_dependencies))
         if rebinding.new_types:
             changes.warnings += self._nested.warn(
-                self.namespace, rebinding.new_types, self._stale.name_of, self._notebook.defined_in
+                self.namespace,
+                rebinding.new_types,
+                self._notebook.old_versions.name_of,
+                self._notebook.defined_in,
             )
 
     def _settle_apps(
@@ -196,7 +198,7 @@ class HotReloader:
             changes.startup += settle_events(app, before, record, cell_id, served=app is self.app)
         if isinstance(self.app, FastAPI):  # dependency overrides are FastAPI's
             point_old_versions_at_newest(
-                self.app, rebound, self._stale, self.namespace, self._table.dependency_users
+                self.app, rebound, self._notebook.old_versions, self.namespace, self._table.dependency_users
             )
 
     def _store(self, cell_id: str, record: CellRecord, succeeded: bool, changes: Changes) -> None:

@@ -49,7 +49,7 @@ def retarget_includes(table: RouteTable, routers: Sequence[Router], recreated: M
             if private.is_included_router(route):
                 target = recreated.get(id(private.included_router_target(route)))
                 if isinstance(target, APIRouter):
-                    routes[position] = private.retarget_include(route, target)
+                    routes[position] = private.repoint_include(route, target)
                     removed.append(route)
                     added.append(routes[position])
             elif isinstance(route, Mount) and id(route.app) in recreated:
