@@ -14,7 +14,7 @@ INSTALLER ?= auto
 # More arguments for `jupyter lab` (the tests pass a port, a token and --no-browser).
 LAB_ARGS ?=
 
-.PHONY: lab test unit notebooks lint bench soak e2e fuzz-reload clean
+.PHONY: lab test unit notebooks lint bench soak e2e fuzz-reload flake-hunt clean
 
 $(STAMP): pyproject.toml
 	@PYTHON=$(PYTHON) INSTALLER=$(INSTALLER) sh tools/install.sh $(VENV) -e '.[$(EXTRAS)]'
@@ -37,8 +37,8 @@ test: $(STAMP) lint
 
 # ruff, then mypy on kernel_ext/ (configured in pyproject.toml).
 lint: $(STAMP)
-	$(PY) -m ruff check kernel_ext tests bench
-	$(PY) -m ruff format --check kernel_ext tests bench
+	$(PY) -m ruff check kernel_ext tests bench tools
+	$(PY) -m ruff format --check kernel_ext tests bench tools
 	$(PY) -m mypy
 
 unit: $(STAMP)
@@ -67,6 +67,12 @@ SOAK_EDITS ?= 10000
 SOAK_MINUTES ?= 30
 soak: $(STAMP)
 	$(PY) -m bench.bench_soak --edits $(SOAK_EDITS) --minutes $(SOAK_MINUTES)
+
+# Opt-in: the whole suite RUNS times with a busy process per core beside it; lists every test
+# that failed once (a test that only passes on a quiet machine is flaky).
+RUNS ?= 3
+flake-hunt: $(STAMP)
+	$(PY) tools/flake_hunt.py --runs $(RUNS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info
