@@ -150,6 +150,11 @@ def route_init_kwargs(route: BaseRoute) -> dict[str, Any]:
             continue
         if hasattr(route, name):
             kwargs[name] = getattr(route, name)
+    if getattr(route, "stream_item_type", None) is not None:
+        # FastAPI reads a stream's item type from the return annotation only when no
+        # response_model was given, and then stores response_model=None: passing that None back
+        # would turn the item type (validation, serialisation, itemSchema) off.
+        kwargs.pop("response_model", None)
     return kwargs
 
 

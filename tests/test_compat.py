@@ -119,6 +119,24 @@ def test_route_init_kwargs_rebuild_an_identical_route() -> None:
         assert app.openapi() == before
 
 
+def test_route_init_kwargs_rebuild_a_json_lines_stream_with_its_item_type() -> None:
+    from collections.abc import AsyncIterable
+
+    class Item(BaseModel):
+        name: str
+
+    app = FastAPI()
+
+    @app.get("/stream")
+    async def stream() -> AsyncIterable[Item]:
+        yield Item(name="a")
+
+    route = app.router.routes[-1]
+    assert isinstance(route, APIRoute) and route.stream_item_type is Item
+    clone = type(route)(route.path, route.endpoint, **private.route_init_kwargs(route))
+    assert clone.stream_item_type is Item and clone.response_model is None
+
+
 def test_middleware_can_be_added_while_we_serve_our_own_stack() -> None:
     import asyncio
 
