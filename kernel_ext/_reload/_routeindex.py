@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any
 
+from fastapi.routing import APIRoute
 from starlette.routing import BaseRoute
 
 from ._routes import endpoint_name
@@ -21,6 +22,8 @@ class RouteIndex:
         self.key_of = key_of
         self.by_key: dict[Hashable, list[BaseRoute]] = {}
         self.by_name: dict[str, list[BaseRoute]] = {}
+        # id(callback route) -> the routes made with it in `callbacks=` (FastAPI copies the list)
+        self.callback_users: dict[Hashable, list[APIRoute]] = {}
         for route in routes:
             self.add(route)
 
@@ -31,10 +34,15 @@ class RouteIndex:
         name = endpoint_name(route)
         if name is not None:
             self.by_name.setdefault(name, []).append(route)
+        if isinstance(route, APIRoute):
+            for callback in route.callbacks or ():
+                self.callback_users.setdefault(id(callback), []).append(route)
 
     def remove(self, route: BaseRoute) -> None:
         _discard(self.by_key, self.key_of(route), route)
         _discard(self.by_name, endpoint_name(route), route)
+        for callback in _callbacks(route):
+            _discard(self.callback_users, id(callback), route)
 
     def candidates(self, route: BaseRoute, by_name: bool) -> list[BaseRoute]:
         """Routes that `route` might replace; the caller checks each pair."""
@@ -44,7 +52,11 @@ class RouteIndex:
         return found
 
 
-def _discard(table: dict[Any, list[BaseRoute]], key: Hashable | None, route: BaseRoute) -> None:
+def _callbacks(route: BaseRoute) -> list[BaseRoute]:
+    return (route.callbacks or []) if isinstance(route, APIRoute) else []
+
+
+def _discard(table: dict[Any, list[Any]], key: Hashable | None, route: BaseRoute) -> None:
     if key is None or key not in table:
         return
     kept = [r for r in table[key] if r is not route]

@@ -55,8 +55,9 @@ def retarget_includes(table: RouteTable, routers: Sequence[Router], recreated: M
             elif isinstance(route, Mount) and id(route.app) in recreated:
                 changed += private.retarget_mount(route, recreated[id(route.app)])
         if added:
-            table.assign(router, routes, removed=removed, added=added)
-            table.stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
+            pairs = {id(o): n for o, n in zip(removed, added, strict=True)}
+            table.assign(router, routes, removed=removed, added=added, replaced_by=pairs)
+            table.stand_in(router, removed, pairs)
             changed += len(added)
     return changed
 
@@ -106,7 +107,7 @@ def repoint_replaced(table: RouteTable, routers: Sequence[Router], replaced: Map
                 routes[position] = pairs[id(route)] = repointed
         if pairs:
             removed = [r for r in router.routes if id(r) in pairs]
-            table.assign(router, routes, removed=removed, added=list(pairs.values()))
+            table.assign(router, routes, removed=removed, added=list(pairs.values()), replaced_by=pairs)
             table.stand_in(router, removed, pairs)
             changed += len(pairs)
     return changed

@@ -124,7 +124,7 @@ def _take_slots(
     for position in sorted(delete, reverse=True):
         del settled[position]
         del settled_ids[position]
-    table.assign(router, settled, removed=list(dropped.values()))
+    table.assign(router, settled, removed=list(dropped.values()), replaced_by=slot_of)
     table.remember_ids(router, settled, settled_ids)
 
 
@@ -179,7 +179,7 @@ def drop_previous_routes(
     for router, replacement in gone.values():
         settled: list[BaseRoute] = []
         dropped: list[BaseRoute] = []
-        restored: list[BaseRoute] = []
+        restored: dict[int, BaseRoute] = {}  # id(dropped) -> the older definition in its place
         for route in router.routes:
             if id(route) not in replacement:
                 settled.append(route)
@@ -188,11 +188,13 @@ def drop_previous_routes(
             below = replacement[id(route)]
             if below is not None:
                 settled.append(below)
-                restored.append(below)
+                restored[id(route)] = below
         if dropped:
             removed += len(dropped)
-            table.assign(router, settled, removed=dropped, added=restored)
-            restored_all.extend(restored)
+            table.assign(
+                router, settled, removed=dropped, added=list(restored.values()), replaced_by=restored
+            )
+            restored_all.extend(restored.values())
     return removed, restored_all
 
 

@@ -9,7 +9,7 @@ table also knows which cell holds each route (`owner`) and what each live route 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Hashable, Iterable, Sequence
+from collections.abc import Callable, Container, Hashable, Iterable, Mapping, Sequence
 
 from starlette.routing import BaseRoute, Router
 
@@ -128,8 +128,10 @@ class RouteTable:
         routes: list[BaseRoute],
         removed: Sequence[BaseRoute] = (),
         added: Sequence[BaseRoute] = (),
+        replaced_by: Mapping[int, BaseRoute] | None = None,
     ) -> None:
-        """Serve `routes` on `router`; `removed` and `added` say how they differ from before."""
+        """Serve `routes` on `router`; `removed` and `added` say how they differ from before, and
+        `replaced_by` (id(removed) -> added) which added route takes a removed one's place."""
         targets = self.included_in(router)
         if any(map(private.is_included_router, [*removed, *added])):
             self._includes.pop(id(router), None)
@@ -143,6 +145,23 @@ class RouteTable:
             index.add(route)
             self.count_dependencies(route, +1)
         private.set_routes(router, routes)  # the serving thread sees old or new, never half
+        if removed:
+            self._follow_callbacks(removed, replaced_by or {})
+
+    def _follow_callbacks(self, removed: Sequence[BaseRoute], replaced_by: Mapping[int, BaseRoute]) -> None:
+        """A route made with `callbacks=router.routes` got a copy of that list: a fresh run of the
+        notebook copies the callbacks as their cells now define them. So a callback route
+        replaced takes its place in the copies too, and one removed leaves them."""
+        for old in removed:
+            new = replaced_by.get(id(old))
+            for index in self._indexes.values():
+                for user in index.callback_users.pop(id(old), ()):
+                    callbacks = user.callbacks or []
+                    if new is None:
+                        user.callbacks = [c for c in callbacks if c is not old]
+                    else:
+                        user.callbacks = [new if c is old else c for c in callbacks]
+                        index.callback_users.setdefault(id(new), []).append(user)
 
     def count_dependencies(self, route: BaseRoute, delta: int) -> None:
         """Keep count of the live routes that use each dependency (their whole Depends tree)."""

@@ -56,9 +56,10 @@ def rebuild_stale_routes(
             added.append(routes[position])
             rebuilt += 1
         if added:
-            table.assign(router, routes, removed=removed, added=added)
+            pairs = {id(o): n for o, n in zip(removed, added, strict=True)}
+            table.assign(router, routes, removed=removed, added=added, replaced_by=pairs)
             # The rebuilt route is still its cell's: editing or deleting that cell drops it.
-            table.stand_in(router, removed, {id(o): n for o, n in zip(removed, added, strict=True)})
+            table.stand_in(router, removed, pairs)
     return rebuilt
 
 
