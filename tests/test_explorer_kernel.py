@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import queue
 import time
+from pathlib import Path
 from typing import Any
 
 from tests.support.kernel import Kernel
@@ -138,3 +139,22 @@ def test_an_endless_stream_does_not_hold_the_kernel(kernel: Kernel) -> None:
     kernel.manager.interrupt_kernel()
     eventually(kernel, "ex.output_text.startswith('Interrupted: stopped reading')", True, timeout=10)
     assert kernel.value("ex.response.text.startswith('data: 0')") is True
+
+
+def test_an_interrupt_while_waiting_for_the_response_is_shown(kernel: Kernel, tmp_path: Path) -> None:
+    marker = tmp_path / "request-arrived"
+    assert kernel.run("%load_ext kernel_ext").status == "ok"
+    slow = (
+        f"import pathlib, time\n@app.get('/wait')\ndef wait():\n"
+        f"    pathlib.Path({str(marker)!r}).touch()\n    time.sleep(10)\n    return {{}}"
+    )
+    assert kernel.run(APP + slow).status == "ok"
+    ready = kernel.run(
+        "import kernel_ext\nex = kernel_ext.explore()\nex.select('GET', '/wait')\nex.timeout = 60"
+    )
+    assert ready.status == "ok", ready.traceback
+    comm_msg(kernel, kernel.value("ex.send_button.model_id"), CLICK)
+    wait_for(marker.exists, timeout=60, what="the request reaching the endpoint")
+    kernel.manager.interrupt_kernel()
+    eventually(kernel, "'Interrupted while waiting for the response: GET' in ex.output_text", True)
+    assert kernel.value("ex.history[-1].error").startswith("Interrupted while waiting for the response: GET")

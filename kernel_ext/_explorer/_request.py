@@ -136,6 +136,8 @@ class Sender:
             return Outcome(None, _ms(start), f"{message} ({error}). Is the server running?")
         except Exception as error:  # anything else is still shown, never raised into the cell
             return Outcome(None, _ms(start), f"{type(error).__name__}: {error} ({_what(request)})")
+        except KeyboardInterrupt:  # the kernel's stop button, before the response began
+            return Outcome(None, _ms(start), f"Interrupted while waiting for the response: {_what(request)}")
         read_body(response, limits)
         return Outcome(response, _ms(start), cut_short=self._why_cut(limits))
 
