@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import queue
-import time
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +23,6 @@ def comm_msg(kernel: Kernel, comm_id: str, data: dict[str, Any]) -> None:
     """What the front end sends when the user edits or clicks a widget."""
     msg = kernel.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
     kernel.client.shell_channel.send(msg)
-
-
-def wait_for_widget_text(kernel: Kernel, text: str, timeout: float = 60) -> None:
-    """Read iopub until a widget update or output (a comm message, a display) shows `text`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            msg = kernel.client.get_iopub_msg(timeout=1)
-        except queue.Empty:
-            continue
-        if text in json.dumps(msg["content"]):
-            return
-    raise TimeoutError(f"no widget showed {text!r} within {timeout} s")
 
 
 def eventually(kernel: Kernel, expression: str, expected: Any, timeout: float = 20) -> None:
@@ -134,8 +118,8 @@ def test_an_endless_stream_does_not_hold_the_kernel(kernel: Kernel) -> None:
     comm_msg(kernel, send, CLICK)
     # Interrupt once the explorer shows that it reads the stream, as a user would: a fixed
     # sleep here was sometimes too short on a loaded machine (the interrupt came first).
-    wait_for_widget_text(kernel, "Read for up to 60 s")
-    wait_for_widget_text(kernel, "data: 1")  # the second chunk shown: inside the reading loop
+    kernel.wait_for_shown("Read for up to 60 s")
+    kernel.wait_for_shown("data: 1")  # the second chunk shown: inside the reading loop
     kernel.manager.interrupt_kernel()
     eventually(kernel, "ex.output_text.startswith('Interrupted: stopped reading')", True, timeout=10)
     assert kernel.value("ex.response.text.startswith('data: 0')") is True

@@ -41,8 +41,9 @@ class RouteIndex:
     def remove(self, route: BaseRoute) -> None:
         _discard(self.by_key, self.key_of(route), route)
         _discard(self.by_name, endpoint_name(route), route)
-        for callback in _callbacks(route):
-            _discard(self.callback_users, id(callback), route)
+        if isinstance(route, APIRoute):
+            for callback in route.callbacks or ():
+                _discard(self.callback_users, id(callback), route)
 
     def candidates(self, route: BaseRoute, by_name: bool) -> list[BaseRoute]:
         """Routes that `route` might replace; the caller checks each pair."""
@@ -50,10 +51,6 @@ class RouteIndex:
         if by_name:
             found += self.by_name.get(endpoint_name(route) or "", ())
         return found
-
-
-def _callbacks(route: BaseRoute) -> list[BaseRoute]:
-    return (route.callbacks or []) if isinstance(route, APIRoute) else []
 
 
 def _discard(table: dict[Any, list[Any]], key: Hashable | None, route: BaseRoute) -> None:

@@ -4,9 +4,11 @@ helpers to start one with kernel_ext loaded and an app defined."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +181,19 @@ class Kernel:
             with contextlib.suppress(queue.Empty):
                 while True:
                     get(timeout=0.3)
+
+    def wait_for_shown(self, text: str, timeout: float = 60) -> None:
+        """Read iopub until any message shows `text`: a widget's state update (a comm message
+        from a click's handler) as well as a cell's output."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = self.client.get_iopub_msg(timeout=1)
+            except queue.Empty:
+                continue
+            if text in json.dumps(msg["content"]):
+                return
+        raise TimeoutError(f"nothing showed {text!r} within {timeout} s")
 
     def wait_for_output(self, msg_id: str, text: str, timeout: float = 60) -> None:
         """Read iopub until the cell `msg_id` displays `text` (markdown or plain), while it runs."""
